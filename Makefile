@@ -1,0 +1,31 @@
+# Lovkarta: `make run` starts the demo, `make test` runs the whole suite.
+SHELL := /bin/bash
+PY := .venv/bin/python
+FIXTURE := var/fixtures/sundsvall.gpkg
+
+.PHONY: run test deps fixtures lint bench clean
+
+run: deps fixtures
+	@scripts/run.sh
+
+test: deps fixtures
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+deps:
+	@scripts/setup.sh
+
+fixtures: $(FIXTURE)
+
+$(FIXTURE): fixtures/generate.py
+	$(PY) fixtures/generate.py --out $(FIXTURE)
+
+lint: deps
+	.venv/bin/ruff check .
+	.venv/bin/mypy
+	.venv/bin/lint-imports
+
+bench: deps fixtures
+	$(PY) bench/run.py
+
+clean:
+	rm -rf var/static var/test-*.sqlite3 var/fixtures

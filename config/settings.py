@@ -1,0 +1,161 @@
+"""Lovkarta settings, read from the environment (django-environ).
+
+The embedded default needs nothing set: SpatiaLite under ``var/``, the local OGC server on
+127.0.0.1:8081. Production sets ``DATABASE_URL=postgis://...``, ``SECRET_KEY``,
+``LOVKARTA_DEBUG=false``, ``ALLOWED_HOSTS`` and, for background work, ``REDIS_URL``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+VAR_DIR = Path(env.str("LOVKARTA_VAR_DIR", default=str(BASE_DIR / "var")))
+
+DEBUG = env.bool("LOVKARTA_DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when LOVKARTA_DEBUG is false")
+    SECRET_KEY = "insecure-development-key-only-for-the-embedded-demo"  # noqa: S105
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "geodata",
+    "emap",
+    "permits",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "config.middleware.ChosenLanguageMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "permits.context_processors.roles",
+            ],
+        },
+    },
+]
+
+# Databases: SpatiaLite (embedded default) or PostGIS (production).
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL", default=f"spatialite:///{VAR_DIR / 'lovkarta.sqlite3'}"),
+}
+_engine = DATABASES["default"]["ENGINE"]
+if _engine.endswith("spatialite"):
+    SPATIALITE_LIBRARY_PATH = env.str("SPATIALITE_LIBRARY_PATH", default="mod_spatialite")
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-lovkarta.sqlite3")}
+elif _engine.endswith("postgis"):
+    # PostGIS cost estimates are high enough to trigger JIT on every spatial query,
+    # which costs far more than it saves here.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+else:
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must be spatialite:// or postgis://, not {_engine}")
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+# Swedish first, English second.
+LANGUAGE_CODE = "sv"
+LANGUAGES = [("sv", "Svenska"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Stockholm"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+# Front-end libraries come from the npm registry at set-up (node_modules/), never a CDN.
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    ("vendor/leaflet", NODE_MODULES / "leaflet" / "dist"),
+    ("vendor/leaflet-draw", NODE_MODULES / "leaflet-draw" / "dist"),
+]
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "media/"
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Debian 12 ships GDAL 3.6, which cannot block file and network access from spatial
+# references. Lovkarta never hands GDAL a CRS from outside: adapters parse CRS names
+# themselves (geodata/crs.py) and strip srsName before GDAL reads a GML geometry.
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+# Coordinates: storage and web roles (see geodata/crs.py).
+STORAGE_SRID = 3006
+WEB_SRID = 4326
+
+# The municipality that takes applications pinned where no parcel is known.
+LOVKARTA_DEFAULT_KOMMUNKOD = env.str("LOVKARTA_DEFAULT_KOMMUNKOD", default="2281")
+
+# The local OGC server (MapServer) standing in for Lantmäteriet in the demo.
+LOVKARTA_OGC_URL = env.str("LOVKARTA_OGC_URL", default="http://127.0.0.1:8081/lovkarta")
+# Background map for the web maps: a WMS URL and its layers.
+LOVKARTA_BACKGROUND_WMS = env.str("LOVKARTA_BACKGROUND_WMS", default=LOVKARTA_OGC_URL)
+LOVKARTA_BACKGROUND_LAYERS = env.str(
+    "LOVKARTA_BACKGROUND_LAYERS", default="vatten,byggnad,registerenhetsomradesytor")
+# Timeouts for every call to an external source (seconds).
+LOVKARTA_SOURCE_CONNECT_TIMEOUT = env.float("LOVKARTA_SOURCE_CONNECT_TIMEOUT", default=5.0)
+LOVKARTA_SOURCE_READ_TIMEOUT = env.float("LOVKARTA_SOURCE_READ_TIMEOUT", default=60.0)
+LOVKARTA_SOURCE_MAX_BYTES = env.int("LOVKARTA_SOURCE_MAX_BYTES", default=256 * 1024 * 1024)
+
+# Background work: Celery on Redis when REDIS_URL is set, inline otherwise.
+REDIS_URL = env.str("REDIS_URL", default="")
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND",
+                        default="django.core.mail.backends.console.EmailBackend")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "geodata": {"handlers": ["console"], "level": env.str("LOVKARTA_LOG_LEVEL",
+                                                              default="INFO")},
+        "permits": {"handlers": ["console"], "level": env.str("LOVKARTA_LOG_LEVEL",
+                                                              default="INFO")},
+    },
+}

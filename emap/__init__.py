@@ -1,0 +1,1 @@
+"""The map component: folium maps with self-hosted assets (see emap.maps)."""

@@ -1,0 +1,31 @@
+from django.contrib.gis import admin
+
+from geodata.models import Municipality, Parcel, Source, SyncRun
+
+
+@admin.register(Municipality)
+class MunicipalityAdmin(admin.ModelAdmin):
+    list_display = ["name", "kommunkod"]
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "protocol", "holds", "municipality", "url", "layer", "enabled"]
+    list_filter = ["protocol", "holds", "municipality"]
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = ["source", "started_at", "outcome", "fetched", "added", "changed",
+                    "removed", "rejected"]
+    list_filter = ["outcome", "source"]
+    readonly_fields = [f.name for f in SyncRun._meta.fields]
+
+
+@admin.register(Parcel)
+class ParcelAdmin(admin.ModelAdmin):
+    # No map widget: Django's GIS widgets load OpenLayers from a CDN.
+    exclude = ["geom"]
+    list_display = ["beteckning", "omradesnummer", "kommunkod", "objekttyp"]
+    search_fields = ["beteckning", "objektidentitet"]
+    list_filter = ["kommunkod", "objekttyp"]

@@ -1,0 +1,118 @@
+"""Coordinate reference systems: the one place that knows about axis order.
+
+Every geometry inside Lovkarta is x/y (easting, northing; longitude, latitude). Adapters
+ask :func:`parse_crs` what a source's CRS string means and :func:`northing_first` whether
+its wire format must be swapped; every transformer is built here with ``always_xy=True``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+
+from geodata.errors import CRSMismatch
+
+STORAGE_SRID = 3006  # SWEREF 99 TM
+WEB_SRID = 4326  # WGS 84, what Leaflet speaks
+CRS84 = "OGC:CRS84"
+
+# The CRSs Lovkarta accepts: SWEREF 99 TM and its local zones, RT 90, WGS 84, ETRS89,
+# and web mercator for background tiles.
+SUPPORTED_SRIDS = frozenset({3006, *range(3007, 3019), 3021, 4326, 4258, 3857})
+
+_URN = re.compile(r"^urn:ogc:def:crs:(EPSG|OGC):[^:]*:(\w+)$", re.I)
+_URI = re.compile(r"^https?://www\.opengis\.net/def/crs/(EPSG|OGC)/[^/]+/(\w+)$", re.I)
+_SHORT = re.compile(r"^(EPSG|OGC):(\w+)$", re.I)
+
+
+@lru_cache(maxsize=64)
+def parse_crs(value: str | int) -> tuple[int | None, bool]:
+    """Return ``(srid, authority_axis_order)`` for a CRS in any form.
+
+    ``srid`` is None for CRS84 (lon/lat, which we store as 4326 x/y). The flag says
+    whether the *form* implies the authority's axis order (URN and URI forms do; the
+    short ``EPSG:n`` form is taken as x/y, as WMS 1.1.1, shapefiles and GDAL do).
+    """
+    text = str(value).strip()
+    if text.isdigit():
+        srid, authority = int(text), False
+    else:
+        for pattern, authority in ((_URN, True), (_URI, True), (_SHORT, False)):
+            match = pattern.match(text)
+            if match:
+                break
+        else:
+            raise CRSMismatch(f"unknown coordinate reference system {text!r}")
+        auth, code = match.group(1).upper(), match.group(2).upper()
+        if auth == "OGC":
+            if code != "CRS84":
+                raise CRSMismatch(f"unsupported OGC CRS {text!r}")
+            return None, False
+        srid = int(code)
+    if srid not in SUPPORTED_SRIDS:
+        raise CRSMismatch(f"EPSG:{srid} is not a supported coordinate reference system")
+    return srid, authority
+
+
+def srid_of(value: str | int) -> int:
+    """Return the EPSG code of a CRS in any form (CRS84 gives 4326)."""
+    srid, _ = parse_crs(value)
+    return srid or WEB_SRID
+
+
+@lru_cache(maxsize=32)
+def _northing_first(srid: int) -> bool:
+    axes = CRS.from_epsg(srid).axis_info
+    return bool(axes) and axes[0].direction.lower() in ("north", "south")
+
+
+def northing_first(value: str | int) -> bool:
+    """Return True if coordinates in this CRS form arrive northing/latitude first."""
+    srid, authority = parse_crs(value)
+    if srid is None or not authority:
+        return False
+    return _northing_first(srid)
+
+
+@lru_cache(maxsize=64)
+def transformer(source_srid: int, target_srid: int) -> Transformer:
+    """Return a cached x/y transformer between two EPSG codes."""
+    try:
+        return Transformer.from_crs(source_srid, target_srid, always_xy=True)
+    except CRSError as exc:
+        raise CRSMismatch(f"cannot transform EPSG:{source_srid} to EPSG:{target_srid}") from exc
+
+
+def swap_xy(geom: shapely.Geometry) -> shapely.Geometry:
+    """Return the geometry with its two axes exchanged."""
+    return shapely.transform(geom, lambda c: c[:, ::-1])
+
+
+def to_srid(geom: shapely.Geometry, source_srid: int, target_srid: int) -> shapely.Geometry:
+    """Transform an x/y geometry between EPSG codes."""
+    if source_srid == target_srid:
+        return geom
+    t = transformer(source_srid, target_srid)
+    return shapely.transform(geom, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1])))
+
+
+def point_to_srid(x: float, y: float, source_srid: int, target_srid: int) -> tuple[float, float]:
+    """Transform one x/y point."""
+    if source_srid == target_srid:
+        return x, y
+    tx, ty = transformer(source_srid, target_srid).transform(x, y)
+    return float(tx), float(ty)
+
+
+def check_sweden(x: float, y: float, srid: int) -> None:
+    """Raise CRSMismatch if an x/y point in ``srid`` cannot lie in Sweden (swapped axes)."""
+    lon, lat = point_to_srid(x, y, srid, WEB_SRID)
+    if not (10.0 <= lon <= 24.5 and 55.0 <= lat <= 69.5):
+        raise CRSMismatch(
+            f"point ({x:.3f}, {y:.3f}) in EPSG:{srid} lies outside Sweden; "
+            "are easting and northing swapped?")

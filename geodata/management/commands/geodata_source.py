@@ -1,0 +1,75 @@
+"""Register, list and remove the sources Lovkarta syncs from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from geodata.crs import parse_crs
+from geodata.errors import CRSMismatch
+from geodata.models import Municipality, Source
+from geodata.presets import PRESETS
+
+
+class Command(BaseCommand):
+    help = "Manage data sources: add, list, remove."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        add = sub.add_parser("add", help="register (or update) a source")
+        add.add_argument("name")
+        add.add_argument("--protocol", required=True, choices=Source.Protocol.values)
+        add.add_argument("--url", required=True)
+        add.add_argument("--layer", required=True, help="collection or feature type name")
+        add.add_argument("--crs", default="EPSG:3006")
+        add.add_argument("--holds", required=True, choices=Source.Holds.values)
+        add.add_argument("--municipality", help="kommunkod, e.g. 2281")
+        add.add_argument("--preset", default="lantmateriet", choices=sorted(PRESETS))
+        add.add_argument("--version", dest="protocol_version", default="")
+        add.add_argument("--page-size", type=int, default=1000)
+        sub.add_parser("list", help="list the sources")
+        remove = sub.add_parser("remove", help="remove a source and its cached features")
+        remove.add_argument("name")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        getattr(self, f"_{options['action']}")(options)
+
+    def _add(self, o: dict[str, Any]) -> None:
+        try:
+            parse_crs(o["crs"])
+        except CRSMismatch as exc:
+            raise CommandError(str(exc)) from exc
+        municipality = None
+        if o["municipality"]:
+            try:
+                municipality = Municipality.objects.get(kommunkod=o["municipality"])
+            except Municipality.DoesNotExist:
+                raise CommandError(f"no municipality with kommunkod {o['municipality']}; "
+                                   "add it in the admin first") from None
+        source = Source.objects.filter(name=o["name"]).first() or Source(name=o["name"])
+        for field, value in (("protocol", o["protocol"]), ("url", o["url"]),
+                             ("layer", o["layer"]), ("crs", o["crs"]), ("holds", o["holds"]),
+                             ("municipality", municipality), ("preset", o["preset"]),
+                             ("version", o["protocol_version"]), ("page_size", o["page_size"])):
+            setattr(source, field, value)
+        try:
+            source.full_clean()
+        except ValidationError as exc:
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in
+                                         exc.message_dict.items())) from exc
+        created = source.pk is None
+        source.save()
+        self.stdout.write(f"{'Added' if created else 'Updated'} source {source.name}")
+
+    def _list(self, o: dict[str, Any]) -> None:
+        for s in Source.objects.select_related("municipality"):
+            self.stdout.write(f"{s.name}\t{s.protocol} {s.version}\t{s.holds}\t{s.url}\t"
+                              f"{s.layer}\t{s.crs}\t{s.municipality or '-'}")
+
+    def _remove(self, o: dict[str, Any]) -> None:
+        deleted, _ = Source.objects.filter(name=o["name"]).delete()
+        if not deleted:
+            raise CommandError(f"no source named {o['name']}")
+        self.stdout.write(f"Removed source {o['name']}")

@@ -1,0 +1,67 @@
+"""Sync sources into the cache, showing progress."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from geodata.errors import GeodataError
+from geodata.models import Source
+from geodata.sync import source_sync
+
+
+class Command(BaseCommand):
+    help = "Fetch sources into the cache (all enabled feature sources by default)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("sources", nargs="*", help="source names")
+        parser.add_argument("--bbox", help="minx,miny,maxx,maxy in the source CRS")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        names = options["sources"]
+        sources = Source.objects.filter(name__in=names) if names else Source.objects.filter(
+            enabled=True, holds=Source.Holds.PARCELS)
+        missing = set(names) - {s.name for s in sources}
+        if missing:
+            raise CommandError(f"no source named {', '.join(sorted(missing))}")
+        bbox = None
+        if options["bbox"]:
+            try:
+                bbox = tuple(float(v) for v in options["bbox"].split(","))
+                assert len(bbox) == 4
+            except (ValueError, AssertionError):
+                raise CommandError("--bbox takes minx,miny,maxx,maxy") from None
+        failed = []
+        for source in sources:
+            started = time.monotonic()
+            try:
+                run = source_sync(source, bbox, progress=self._progress(source.name))
+            except GeodataError as exc:
+                sys.stderr.write("\n")
+                self.stderr.write(f"{source.name}: FAILED: {exc}")
+                failed.append(source.name)
+                continue
+            sys.stderr.write("\n")
+            took = time.monotonic() - started
+            self.stdout.write(
+                f"{source.name}: {run.fetched} fetched, {run.added} added, {run.changed} "
+                f"changed, {run.removed} removed, {run.rejected} rejected in {took:.1f} s "
+                f"({run.fetched / max(took, 1e-6):.0f} features/s)")
+        if failed:
+            raise CommandError(f"{len(failed)} source(s) failed: {', '.join(failed)}")
+
+    @staticmethod
+    def _progress(name: str) -> Any:
+        def show(done: int, total: int | None) -> None:
+            if total:
+                width = 30
+                filled = int(width * min(done, total) / total)
+                bar = "#" * filled + "." * (width - filled)
+                sys.stderr.write(f"\r{name}: [{bar}] {done}/{total}")
+            else:
+                sys.stderr.write(f"\r{name}: {done} features")
+            sys.stderr.flush()
+        return show

@@ -1,0 +1,218 @@
+"""Serve fixture data over real OGC protocols with Debian's MapServer, on 127.0.0.1.
+
+This is the stand-in for Lantmäteriet and the municipal GIS server in tests and the demo.
+``mapserv`` is a CGI program, so a small threaded HTTP gateway runs one ``mapserv``
+process per request (concurrent requests run in parallel, as a map asks for many tiles at
+once). It needs no Django and runs as ``python -m geodata.ogcserver``.
+
+URLs, with the map alias ``lovkarta``:
+- ``/lovkarta?SERVICE=WMS&REQUEST=GetCapabilities`` (WMS 1.3.0, WFS 2.0/1.1/1.0)
+- ``/lovkarta/ogcapi/collections/registerenhetsomradesytor/items`` (OGC API Features)
+- ``/health`` answers ``ok`` once the server is up.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ALIAS = "lovkarta"
+TEMPLATE = Path(__file__).resolve().parents[2] / "fixtures" / "mapserver" / "lovkarta.map.in"
+MAPSERV = "/usr/bin/mapserv"
+CGI_TIMEOUT_S = 120
+
+
+class OGCServerError(Exception):
+    """The local OGC server cannot start."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Where the rendered mapfile and MapServer config file live."""
+
+    mapfile: Path
+    config_file: Path
+    base_url: str
+
+
+def layers_and_extent(data: Path) -> tuple[list[str], tuple[float, float, float, float]]:
+    """Return the layers in a folder of FlatGeobuf files and the union of their extents."""
+    import pyogrio
+
+    files = sorted(data.glob("*.fgb")) if data.is_dir() else []
+    if not files:
+        raise OGCServerError(f"no fixture data (*.fgb) in {data}; run `make fixtures` first")
+    boxes = [pyogrio.read_info(f, force_total_bounds=True)["total_bounds"] for f in files]
+    extent = (min(b[0] for b in boxes), min(b[1] for b in boxes),
+              max(b[2] for b in boxes), max(b[3] for b in boxes))
+    return [f.stem for f in files], extent
+
+
+def render_mapfile(data: Path, workdir: Path, host: str, port: int) -> ServerConfig:
+    """Write the mapfile for a folder of layers (only those it holds) and the config file.
+
+    ``data`` is the folder of FlatGeobuf files, or the GeoPackage beside it.
+    """
+    if data.suffix == ".gpkg":
+        data = data.with_suffix("")
+    layers, extent = layers_and_extent(data)
+    text = TEMPLATE.read_text(encoding="utf-8")
+    base_url = f"http://{host}:{port}/{ALIAS}"
+
+    def keep(block: re.Match[str]) -> str:
+        table = re.search(r'DATA "@DATA@/([^"]+)\.fgb"', block.group(0))
+        return block.group(0) if table and table.group(1) in layers else ""
+
+    text = re.sub(r"^  LAYER\n.*?^  END\n", keep, text, flags=re.S | re.M)
+    # Pad the extent so that clients asking for the whole area are not cut at the edge.
+    pad = 50.0
+    text = (text.replace("@EXTENT@", " ".join(f"{v:.3f}" for v in (
+                extent[0] - pad, extent[1] - pad, extent[2] + pad, extent[3] + pad)))
+            .replace("@DATA@", str(data.resolve()))
+            .replace("@BASE_URL@", base_url))
+    workdir.mkdir(parents=True, exist_ok=True)
+    mapfile = workdir / f"{ALIAS}.map"
+    mapfile.write_text(text, encoding="utf-8")
+    config_file = workdir / "mapserver.conf"
+    config_file.write_text(
+        "CONFIG\n  ENV\n    MS_ERRORFILE \"stderr\"\n"
+        f"    MS_MAP_PATTERN \"^{re.escape(str(workdir.resolve()))}\"\n  END\n"
+        f"  MAPS\n    \"{ALIAS}\" \"{mapfile.resolve()}\"\n  END\nEND\n",
+        encoding="utf-8")
+    return ServerConfig(mapfile=mapfile, config_file=config_file, base_url=base_url)
+
+
+class Gateway(BaseHTTPRequestHandler):
+    """Run ``mapserv`` as a CGI program for each request."""
+
+    server_version = "LovkartaOGC/1.0"
+    config: ServerConfig
+    quiet = True
+
+    def do_GET(self) -> None:  # noqa: N802 (the stdlib's naming)
+        self._dispatch()
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._dispatch()
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._dispatch()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        if not self.quiet:
+            super().log_message(format, *args)
+
+    def _dispatch(self) -> None:
+        parts = urlsplit(self.path)
+        if parts.path == "/health":
+            self._reply(200, {"Content-Type": "text/plain"}, b"ok\n")
+            return
+        if parts.path != f"/{ALIAS}" and not parts.path.startswith(f"/{ALIAS}/"):
+            self._reply(404, {"Content-Type": "text/plain"}, b"unknown map\n")
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        query = parts.query
+        path_info = parts.path
+        if parts.path == f"/{ALIAS}":
+            # OWS requests name the map by its alias; OGC API requests by their path.
+            query = f"map={ALIAS}&{query}" if query else f"map={ALIAS}"
+            path_info = ""
+        host, port = self.server.server_address[:2]
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "MAPSERVER_CONFIG_FILE": str(self.config.config_file.resolve()),
+            "GATEWAY_INTERFACE": "CGI/1.1",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "SERVER_SOFTWARE": self.server_version,
+            "SERVER_NAME": str(host),
+            "SERVER_PORT": str(port),
+            "HTTP_HOST": self.headers.get("Host", f"{host}:{port}"),
+            "REQUEST_METHOD": self.command,
+            "QUERY_STRING": query,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": path_info,
+            "REMOTE_ADDR": self.client_address[0],
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "HTTP_ACCEPT": self.headers.get("Accept", "*/*"),
+        }
+        try:
+            done = subprocess.run([MAPSERV], input=body, env=env, capture_output=True,
+                                  timeout=CGI_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            self._reply(504, {"Content-Type": "text/plain"}, b"mapserv timed out\n")
+            return
+        if done.stderr and not self.quiet:
+            sys.stderr.write(done.stderr.decode("utf-8", "replace"))
+        status, headers, payload = parse_cgi_output(done.stdout)
+        self._reply(status, headers, payload)
+
+    def _reply(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+
+def parse_cgi_output(raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Split a CGI response into status, headers and body."""
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        head, found, body = raw.partition(sep)
+        if found:
+            break
+    else:
+        return 502, {"Content-Type": "text/plain"}, b"mapserv gave no CGI headers\n"
+    status = 200
+    headers: dict[str, str] = {}
+    for line in head.decode("latin-1").splitlines():
+        name, _, value = line.partition(":")
+        if name.lower() == "status":
+            status = int(value.strip().split()[0])
+        elif name:
+            headers[name.strip()] = value.strip()
+    return status, headers, body
+
+
+class Server(ThreadingHTTPServer):
+    """A threaded HTTP server whose request threads never block shutdown."""
+
+    daemon_threads = True
+    request_queue_size = 64
+
+
+def make_server(data: Path, workdir: Path, host: str = "127.0.0.1", port: int = 8081,
+                verbose: bool = False) -> Server:
+    """Render the mapfile and bind the gateway; raise ``OGCServerError`` if it cannot."""
+    if not Path(MAPSERV).exists() and not shutil.which("mapserv"):
+        raise OGCServerError("mapserv is not installed (Debian package cgi-mapserver)")
+    config = render_mapfile(data, workdir, host, port)
+    handler = type("BoundGateway", (Gateway,), {"config": config, "quiet": not verbose})
+    try:
+        return Server((host, port), handler)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise OGCServerError(
+                f"port {port} on {host} is already taken by another program; stop it or "
+                f"choose another port (LOVKARTA_OGC_PORT)") from exc
+        raise OGCServerError(f"cannot listen on {host}:{port}: {exc}") from exc
+
+
+def serve_in_thread(server: Server) -> threading.Thread:
+    """Serve in a daemon thread; stop with ``server.shutdown()``."""
+    thread = threading.Thread(target=server.serve_forever, name="ogcserver", daemon=True)
+    thread.start()
+    return thread

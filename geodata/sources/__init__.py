@@ -1,0 +1,1 @@
+"""One adapter per protocol: external services in, typed records out."""

@@ -1,0 +1,62 @@
+"""What every source adapter shares, and the factory that picks one for a source."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from geodata.sources.http import HTTPPolicy, SourceHTTP
+from geodata.sources.records import Page
+
+
+@dataclass
+class SourceSpec:
+    """What an adapter needs to know about a registered source (no Django model)."""
+
+    name: str
+    protocol: str
+    url: str
+    layer: str
+    crs: str = "EPSG:3006"
+    version: str = ""
+    page_size: int = 1000
+    id_field: str = "objektidentitet"
+
+
+class SourceClient:
+    """Base of the feature adapters: pages of typed records from one layer."""
+
+    def __init__(self, spec: SourceSpec, policy: HTTPPolicy | None = None) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.url = spec.url
+        self.layer = spec.layer
+        self.crs = spec.crs
+        self.version = spec.version
+        self.page_size = spec.page_size
+        self.id_field = spec.id_field
+        self.sort_key = spec.id_field
+        self.http = SourceHTTP(spec.name, spec.url, policy)
+
+    def pages(self, bbox: tuple[float, float, float, float] | None = None) -> Iterator[Page]:
+        """Yield every feature of the layer, a page at a time."""
+        raise NotImplementedError
+
+    def check(self) -> str:
+        """Confirm that the source answers and offers the layer; return its title."""
+        raise NotImplementedError
+
+
+def client_for(spec: SourceSpec, policy: HTTPPolicy | None = None) -> SourceClient:
+    """Return the adapter for a source's protocol."""
+    from geodata.sources.ogcapi import OGCAPIFeaturesClient
+    from geodata.sources.wfs import WFSClient
+
+    adapters: dict[str, type[SourceClient]] = {
+        "wfs": WFSClient,
+        "ogcapi-features": OGCAPIFeaturesClient,
+    }
+    try:
+        return adapters[spec.protocol](spec, policy)
+    except KeyError:
+        raise ValueError(f"no feature adapter for protocol {spec.protocol!r}") from None

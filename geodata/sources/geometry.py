@@ -1,0 +1,36 @@
+"""Turn wire geometries into valid x/y shapely geometries in the storage CRS."""
+
+from __future__ import annotations
+
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+
+from geodata.crs import STORAGE_SRID, swap_xy, to_srid
+
+
+class GeometryRejected(ValueError):
+    """A geometry that cannot be used; the message says why."""
+
+
+def normalise(geom: shapely.Geometry, srid: int, swap: bool) -> shapely.Geometry:
+    """Put axes in x/y order and transform to the storage CRS."""
+    if swap:
+        geom = swap_xy(geom)
+    return to_srid(geom, srid, STORAGE_SRID)
+
+
+def as_multipolygon(geom: shapely.Geometry) -> tuple[MultiPolygon, bool]:
+    """Return a valid MultiPolygon and whether it had to be repaired."""
+    if geom is None or geom.is_empty:
+        raise GeometryRejected("empty geometry")
+    repaired = False
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+        repaired = True
+    polygons = [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon | MultiPolygon)]
+    parts: list[Polygon] = []
+    for g in polygons:
+        parts.extend(g.geoms if isinstance(g, MultiPolygon) else [g])
+    if not parts:
+        raise GeometryRejected(f"not a polygon but a {geom.geom_type}")
+    return MultiPolygon(parts), repaired

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Start the demo: the local OGC server, a parcel sync from it, and the web app on :8000.
+# Ctrl-C stops everything this script started. Called by `make run`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+OGC_PORT="${LOVKARTA_OGC_PORT:-8081}"
+WEB_PORT="${LOVKARTA_WEB_PORT:-8000}"
+export LOVKARTA_OGC_URL="http://127.0.0.1:${OGC_PORT}/lovkarta"
+
+$PY manage.py migrate --noinput -v 0
+$PY manage.py collectstatic --noinput -v 0
+
+$PY -m geodata.ogcserver --port "$OGC_PORT" &
+OGC_PID=$!
+trap 'kill "$OGC_PID" 2>/dev/null || true' EXIT
+trap 'exit 130' INT TERM
+for _ in $(seq 1 50); do
+  if curl -fsS "http://127.0.0.1:${OGC_PORT}/health" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$OGC_PID" 2>/dev/null; then
+    echo "The local OGC server did not start (see the message above)." >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+
+$PY manage.py lovkarta_demo --ogc-url "$LOVKARTA_OGC_URL"
+$PY manage.py geodata_sync
+
+cat <<BANNER
+
+  Lovkarta is running.
+    Open        http://127.0.0.1:${WEB_PORT}/
+    Log in as   sokande (applicant), handlaggare (planning officer) or gis (GIS staff),
+                password: lovkarta-demo
+    OGC server  ${LOVKARTA_OGC_URL}?SERVICE=WMS&REQUEST=GetCapabilities
+                ${LOVKARTA_OGC_URL}/ogcapi/collections
+  Stop with Ctrl-C.
+
+BANNER
+$PY manage.py runserver "127.0.0.1:${WEB_PORT}" --noreload

@@ -1,0 +1,78 @@
+"""Shared fixtures: the real local OGC server, demo data in the database, a browser."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "var" / "fixtures" / "sundsvall.gpkg"
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def fixture_gpkg() -> Path:
+    """The demo municipality's GeoPackage, generated if missing."""
+    if not FIXTURE.exists():
+        from fixtures.generate import main
+
+        main(["--out", str(FIXTURE)])
+    return FIXTURE
+
+
+@pytest.fixture(scope="session")
+def ogc_server(fixture_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Run MapServer behind the gateway on a free port; yield its base URL."""
+    from geodata.ogcserver import make_server, serve_in_thread
+
+    port = free_port()
+    server = make_server(fixture_gpkg, tmp_path_factory.mktemp("mapserver"), port=port)
+    serve_in_thread(server)
+    yield f"http://127.0.0.1:{port}/lovkarta"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def municipality(db):
+    from geodata.models import Municipality
+
+    return Municipality.objects.get_or_create(kommunkod="2281", defaults={"name": "Sundsvall"})[0]
+
+
+@pytest.fixture
+def wfs_source(municipality, ogc_server):
+    from geodata.models import Source
+
+    return Source.objects.create(
+        name="test-wfs", protocol="wfs", version="2.0.0", url=ogc_server,
+        layer="registerenhetsomradesytor", crs="EPSG:3006", holds="parcels",
+        municipality=municipality, page_size=1000)
+
+
+@pytest.fixture
+def synced_parcels(wfs_source):
+    """Sync the demo parcels over WFS 2.0 into the cache."""
+    from geodata.sync import source_sync
+
+    return source_sync(wfs_source)
+
+
+@pytest.fixture
+def demo_users(db):
+    from django.core.management import call_command
+
+    call_command("lovkarta_demo", verbosity=0)
+    from django.contrib.auth.models import User
+
+    return {u.username: u for u in User.objects.all()}

@@ -1,0 +1,104 @@
+"""Sync parcels from the real local MapServer over WFS 2.0 and OGC API Features."""
+
+from __future__ import annotations
+
+import pyogrio
+import pytest
+
+from fixtures import generate
+from geodata.models import Parcel, Source, SyncRun
+from geodata.sync import source_sync
+
+pytestmark = pytest.mark.django_db
+
+
+def abboten_1_corners() -> set[tuple[float, float]]:
+    """The corners of SUNDSVALL ABBOTEN 1 as the generator lays it out (x = easting)."""
+    x0, y0 = generate.E0, generate.N0
+    w = generate.BLOCK_W / 4
+    h = generate.BLOCK_H / 2
+    return {(round(x, 3), round(y, 3)) for x in (x0, x0 + w) for y in (y0, y0 + h)}
+
+
+def corners(parcel: Parcel) -> set[tuple[float, float]]:
+    return {(round(x, 3), round(y, 3)) for x, y in parcel.geom[0][0].coords}
+
+
+def fixture_ids(fixture_gpkg) -> list[str]:
+    table = pyogrio.read_dataframe(fixture_gpkg, layer="registerenhetsomradesytor",
+                                   columns=["objektidentitet"], read_geometry=False)
+    return list(table["objektidentitet"])
+
+
+@pytest.mark.parametrize("protocol,suffix,version", [
+    ("wfs", "", "2.0.0"),
+    ("ogcapi-features", "/ogcapi", ""),
+])
+def test_sync_stores_every_parcel_once_with_exact_coordinates(
+        protocol, suffix, version, municipality, ogc_server, fixture_gpkg):
+    source = Source.objects.create(
+        name=f"t-{protocol}", protocol=protocol, version=version, url=ogc_server + suffix,
+        layer="registerenhetsomradesytor", crs="EPSG:3006", holds="parcels",
+        municipality=municipality,
+        page_size=700)  # 700 does not divide the number of parcels
+    expected = fixture_ids(fixture_gpkg)
+    assert len(expected) % 700 != 0
+
+    run = source_sync(source)
+
+    assert run.outcome == SyncRun.Outcome.SUCCEEDED
+    assert run.fetched == len(expected) and run.rejected == 0
+    stored = list(Parcel.objects.filter(source=source).values_list("objektidentitet", flat=True))
+    assert sorted(map(str, stored)) == sorted(expected)
+
+    parcel = Parcel.objects.get(source=source, beteckning="SUNDSVALL ABBOTEN 1")
+    # Easting about 616 thousand, northing about 6.92 million: the axes are not swapped.
+    assert 600_000 < parcel.geom.centroid.x < 700_000
+    assert 6_900_000 < parcel.geom.centroid.y < 6_950_000
+    got = corners(parcel)
+    want = abboten_1_corners()
+    # To the millimetre, through whatever CRS the protocol used on the wire.
+    assert got == want, f"{got} != {want}"
+    assert parcel.geom.srid == 3006
+    assert parcel.kommunkod == "2281" and parcel.trakt == "ABBOTEN" and parcel.block == ""
+
+
+def test_resync_changes_nothing_and_removes_what_vanished(wfs_source):
+    first = source_sync(wfs_source)
+    assert first.added == first.fetched > 2000
+    gone = Parcel.objects.create(
+        objektidentitet="00000000-0000-4000-8000-000000000001",
+        registerenhetsreferens="00000000-0000-4000-8000-000000000001", kommunkod="2281",
+        kommunnamn="Sundsvall", trakt="BORTA", enhet="1", beteckning="SUNDSVALL BORTA 1",
+        source=wfs_source, synced_at=first.finished_at, content_hash="x",
+        geom=Parcel.objects.first().geom)
+
+    second = source_sync(wfs_source)
+
+    assert (second.added, second.changed, second.removed) == (0, 0, 1)
+    assert not Parcel.objects.filter(pk=gone.pk).exists()
+    assert Parcel.objects.filter(source=wfs_source).count() == first.fetched
+
+
+def test_multi_area_property_keeps_both_areas(synced_parcels):
+    areas = Parcel.objects.filter(etikett__contains=">").order_by("beteckning", "omradesnummer")
+    first = areas.first()
+    siblings = Parcel.objects.filter(registerenhetsreferens=first.registerenhetsreferens)
+    assert siblings.count() == 2
+    assert {p.omradesnummer for p in siblings} == {1, 2}
+    assert len({p.beteckning for p in siblings}) == 1
+    assert not siblings[0].geom.touches(siblings[1].geom)
+
+
+def test_failed_sync_is_recorded_and_keeps_the_cache(wfs_source, synced_parcels):
+    before = Parcel.objects.count()
+    wfs_source.layer = "finns_inte"
+    wfs_source.save()
+    from geodata.errors import SourceResponseError
+
+    with pytest.raises(SourceResponseError) as caught:
+        source_sync(wfs_source)
+    assert "test-wfs" in str(caught.value)
+    run = SyncRun.objects.filter(source=wfs_source).latest()
+    assert run.outcome == SyncRun.Outcome.FAILED and "finns_inte" in run.error
+    assert Parcel.objects.count() == before
