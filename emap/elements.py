@@ -68,7 +68,8 @@ class PinPicker(MacroElement):
     lookup(lat, lon);
   }
   map.on('click', function (e) { place(e.latlng.lat, e.latlng.lng, false); });
-  var lat0 = parseFloat((el(fields.lat) || {}).value), lon0 = parseFloat((el(fields.lon) || {}).value);
+  var lat0 = parseFloat((el(fields.lat) || {}).value);
+  var lon0 = parseFloat((el(fields.lon) || {}).value);
   if (!isNaN(lat0) && !isNaN(lon0)) { place(lat0, lon0, true); }
   window.lovkarta = window.lovkarta || {};
   window.lovkarta.map = map;

@@ -79,7 +79,7 @@ def _collect_assets(root: Element) -> tuple[list[str], list[str]]:
 def render(m: LovkartaMap, extra_html: str = "") -> MapFragment:
     """Render a map to a fragment, refusing any asset from another host."""
     css, js = _collect_assets(m)
-    figure = m.get_root()
+    figure: Any = m.get_root()
     figure.render()
     html = (f'<div class="emap" role="region" aria-label="{_escape(m.label)}">'
             f'<div class="emap-canvas" id="{m.get_name()}"></div>{extra_html}</div>')

@@ -42,12 +42,12 @@ def parse_crs(value: str | int) -> tuple[int | None, bool]:
     if text.isdigit():
         srid, authority = int(text), False
     else:
-        for pattern, authority in ((_URN, True), (_URI, True), (_SHORT, False)):
-            match = pattern.match(text)
-            if match:
-                break
-        else:
+        matches = [(p.match(text), axis) for p, axis in ((_URN, True), (_URI, True),
+                                                         (_SHORT, False))]
+        found = next(((m, axis) for m, axis in matches if m), None)
+        if found is None:
             raise CRSMismatch(f"unknown coordinate reference system {text!r}")
+        match, authority = found
         auth, code = match.group(1).upper(), match.group(2).upper()
         if auth == "OGC":
             if code != "CRS84":

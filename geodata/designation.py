@@ -24,7 +24,8 @@ class Designation:
     enhet: str
 
     def __str__(self) -> str:
-        return f"{self.name} {self.block}:{self.enhet}" if self.block else f"{self.name} {self.enhet}"
+        tail = f"{self.block}:{self.enhet}" if self.block else self.enhet
+        return f"{self.name} {tail}"
 
 
 def normalise(text: str) -> str:

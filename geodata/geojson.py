@@ -8,13 +8,13 @@ import shapely
 import shapely.geometry
 from django.contrib.gis.geos import GEOSGeometry
 
-from geodata.crs import WEB_SRID, to_srid
+from geodata.crs import STORAGE_SRID, WEB_SRID, to_srid
 
 
 def geometry(geom: GEOSGeometry, srid: int = WEB_SRID, precision: int | None = None
              ) -> dict[str, Any]:
     """Return a GeoJSON geometry dict for a GEOS geometry, transformed to ``srid``."""
-    shape = to_srid(shapely.from_wkb(bytes(geom.wkb)), geom.srid, srid)
+    shape = to_srid(shapely.from_wkb(bytes(geom.wkb)), geom.srid or STORAGE_SRID, srid)
     if precision is None:
         precision = 7 if srid == WEB_SRID else 3
     shape = shapely.set_precision(shape, 10 ** -precision, mode="pointwise")

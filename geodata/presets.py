@@ -35,7 +35,7 @@ def parcel_fields(properties: dict[str, Any], preset: str) -> dict[str, Any]:
         mapping = PRESETS[preset]
     except KeyError:
         raise MappingError(f"unknown field mapping preset {preset!r}") from None
-    values = {ours: properties.get(theirs) for ours, theirs in mapping.items()}
+    values: dict[str, Any] = {ours: properties.get(theirs) for ours, theirs in mapping.items()}
     for required in ("objektidentitet", "kommunkod", "trakt", "enhet"):
         if values.get(required) in (None, ""):
             raise MappingError(f"missing {mapping[required]}")
@@ -48,6 +48,6 @@ def parcel_fields(properties: dict[str, Any], preset: str) -> dict[str, Any]:
     values["objekttyp"] = values.get("objekttyp") or ""
     values["etikett"] = values.get("etikett") or ""
     values["senastandrad"] = _date(values.get("senastandrad"))
-    values["beteckning"] = beteckning(values["kommunnamn"], values["trakt"], values["block"],
-                                      values["enhet"])
+    values["beteckning"] = beteckning(str(values["kommunnamn"]), str(values["trakt"]),
+                                      values["block"], values["enhet"])
     return values

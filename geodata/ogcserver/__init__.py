@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 ALIAS = "lovkarta"
@@ -127,7 +128,8 @@ class Gateway(BaseHTTPRequestHandler):
             # OWS requests name the map by its alias; OGC API requests by their path.
             query = f"map={ALIAS}&{query}" if query else f"map={ALIAS}"
             path_info = ""
-        host, port = self.server.server_address[:2]
+        address: Any = self.server.server_address
+        host, port = str(address[0]), int(address[1])
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "MAPSERVER_CONFIG_FILE": str(self.config.config_file.resolve()),
@@ -158,14 +160,18 @@ class Gateway(BaseHTTPRequestHandler):
         self._reply(status, headers, payload)
 
     def _reply(self, status: int, headers: dict[str, str], payload: bytes) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Access-Control-Allow-Origin", "*")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            # A map cancels the tiles it no longer needs; nothing to do about it.
+            self.close_connection = True
 
 
 def parse_cgi_output(raw: bytes) -> tuple[int, dict[str, str], bytes]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import shapely
 from lxml import etree
 from shapely.geometry import MultiPolygon, Polygon

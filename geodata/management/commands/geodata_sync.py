@@ -27,13 +27,13 @@ class Command(BaseCommand):
         missing = set(names) - {s.name for s in sources}
         if missing:
             raise CommandError(f"no source named {', '.join(sorted(missing))}")
-        bbox = None
+        bbox: tuple[float, float, float, float] | None = None
         if options["bbox"]:
             try:
-                bbox = tuple(float(v) for v in options["bbox"].split(","))
-                assert len(bbox) == 4
-            except (ValueError, AssertionError):
+                minx, miny, maxx, maxy = (float(v) for v in options["bbox"].split(","))
+            except ValueError:
                 raise CommandError("--bbox takes minx,miny,maxx,maxy") from None
+            bbox = (minx, miny, maxx, maxy)
         failed = []
         for source in sources:
             started = time.monotonic()

@@ -1,0 +1,54 @@
+"""A real browser: Debian's Chromium driven by Playwright (never `playwright install`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-results"
+
+# Playwright's sync API keeps an event loop in this thread; Django refuses database
+# access from a thread with a running loop unless told it is safe, which it is here
+# (one test at a time, no async code of ours).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make deps does)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run",
+            "--disable-quic"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server, settings, ogc_server):
+    """A fresh page; every request it makes is recorded in ``page.requested``."""
+    settings.LOVKARTA_BACKGROUND_WMS = ogc_server
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
+    page = context.new_page()
+    page.requested = []
+    page.on("request", lambda request: page.requested.append(request.url))
+    page.set_default_timeout(15_000)
+    yield page
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context.close()
+
+
+def log_in(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/konto/logga-in/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "lovkarta-demo")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
