@@ -1,59 +1,237 @@
-"""HTTP API v1 of the geodata cache (JSON / GeoJSON)."""
+"""HTTP API v1 of the geodata cache (JSON / GeoJSON). The OpenAPI document is openapi.py."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import shapely
+import shapely.geometry
+from django.contrib.gis.geos import GEOSGeometry
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
 
 from geodata import geojson
-from geodata.crs import WEB_SRID, srid_of
+from geodata.crs import STORAGE_SRID, WEB_SRID, srid_of, to_srid
 from geodata.errors import CRSMismatch
-from geodata.models import Parcel
-from geodata.selectors import parcel_at, parcel_data_age
+from geodata.models import Address, Parcel, Plan
+from geodata.selectors import (
+    DataAge,
+    DetailReport,
+    addresses_search,
+    data_age,
+    detail_report,
+    neighbours,
+    parcel_at,
+    parcel_data_age,
+    parcels_by_designation,
+    storage_point,
+)
+
+GEOJSON = "application/geo+json"
+MAX_RESULTS = 50
+
+
+class BadRequest(ValueError):
+    """A request we cannot answer; the message says why."""
 
 
 def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-def parcel_properties(parcel: Parcel) -> dict[str, Any]:
+def _age(age: DataAge) -> dict[str, Any]:
+    return {"data_synced_at": age.synced_at.isoformat() if age.synced_at else None,
+            "data_age_seconds": age.seconds}
+
+
+def parcel_properties(parcel: Parcel, with_age: bool = True) -> dict[str, Any]:
     """Return the public properties of a parcel, with the age of the data."""
-    age = parcel_data_age(parcel)
-    return {
+    props = {
         "beteckning": parcel.beteckning,
         "objektidentitet": str(parcel.objektidentitet),
         "registerenhetsreferens": str(parcel.registerenhetsreferens),
         "kommunkod": parcel.kommunkod,
+        "trakt": parcel.trakt, "block": parcel.block, "enhet": parcel.enhet,
         "etikett": parcel.etikett,
         "omradesnummer": parcel.omradesnummer,
         "objekttyp": parcel.objekttyp,
         "area_m2": round(parcel.geom.area, 1),
-        "data_synced_at": age.synced_at.isoformat() if age.synced_at else None,
-        "data_age_seconds": age.seconds,
     }
+    if with_age:
+        props.update(_age(parcel_data_age(parcel)))
+    return props
 
 
-@require_GET
+def plan_properties(plan: Plan) -> dict[str, Any]:
+    """Return the public properties of a detailed plan."""
+    return {"objektidentitet": str(plan.objektidentitet), "beteckning": plan.beteckning,
+            "namn": plan.namn, "status": plan.status, "typ": plan.typ,
+            "datumAntagande": plan.datum_antagande and plan.datum_antagande.isoformat(),
+            "datumLagakraft": plan.datum_lagakraft and plan.datum_lagakraft.isoformat(),
+            "genomforandetid": plan.genomforandetid}
+
+
+def address_properties(address: Address) -> dict[str, Any]:
+    """Return the public properties of an address."""
+    return {"objektidentitet": str(address.objektidentitet), "adress": address.adress,
+            "postnummer": address.postnummer, "postort": address.postort,
+            "kommunkod": address.kommunkod,
+            "registerenhetsreferens": str(address.registerenhetsreferens or "") or None}
+
+
+def _srids(request: HttpRequest) -> tuple[int, int]:
+    try:
+        return (srid_of(request.GET.get("srid", str(STORAGE_SRID))),
+                srid_of(request.GET.get("crs", str(WEB_SRID))))
+    except CRSMismatch as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+def _xy(request: HttpRequest) -> tuple[float, float]:
+    try:
+        return float(request.GET["x"]), float(request.GET["y"])
+    except (KeyError, ValueError):
+        raise BadRequest("x and y must be numbers (x = easting or longitude)") from None
+
+
+def api_view(methods: list[str]) -> Any:
+    """Wrap a view: allowed methods, and BadRequest/CRSMismatch as 400 answers."""
+    def wrap(view: Any) -> Any:
+        @require_http_methods(methods)
+        def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+            try:
+                return view(request, *args, **kwargs)  # type: ignore[no-any-return]
+            except (BadRequest, CRSMismatch) as exc:
+                return _error(400, str(exc))
+        inner.__name__ = view.__name__
+        inner.__doc__ = view.__doc__
+        return csrf_exempt(inner) if "POST" in methods else inner
+    return wrap
+
+
+@api_view(["GET"])
 def parcel_at_view(request: HttpRequest) -> JsonResponse:
     """Return the parcel at ``x``, ``y`` (in ``srid``, default 3006) as a GeoJSON Feature.
 
     The geometry is in CRS84 (lon/lat) unless ``crs`` names another EPSG code.
     """
-    try:
-        x = float(request.GET["x"])
-        y = float(request.GET["y"])
-    except (KeyError, ValueError):
-        return _error(400, "x and y must be numbers (x = easting or longitude)")
-    try:
-        srid = srid_of(request.GET.get("srid", "3006"))
-        out_srid = srid_of(request.GET.get("crs", str(WEB_SRID)))
-        parcel = parcel_at(x, y, srid)
-    except CRSMismatch as exc:
-        return _error(400, str(exc))
+    x, y = _xy(request)
+    srid, out_srid = _srids(request)
+    parcel = parcel_at(x, y, srid)
     if parcel is None:
         return _error(404, "no parcel at that point")
     return JsonResponse(geojson.feature(parcel.geom, parcel_properties(parcel), out_srid,
-                                        fid=str(parcel.objektidentitet)),
-                        content_type="application/geo+json")
+                                        fid=str(parcel.objektidentitet)), content_type=GEOJSON)
+
+
+def _limit(request: HttpRequest) -> int:
+    try:
+        return max(1, min(MAX_RESULTS, int(request.GET.get("limit", 10))))
+    except ValueError:
+        raise BadRequest("limit must be a whole number") from None
+
+
+@api_view(["GET"])
+def parcel_search_view(request: HttpRequest) -> JsonResponse:
+    """Search properties by designation (``q``), tolerant and prefix-completing."""
+    query = request.GET.get("q", "")
+    _srid, out_srid = _srids(request)
+    parcels = parcels_by_designation(query, request.GET.get("kommunkod") or None,
+                                     _limit(request))
+    features = [geojson.feature(p.geom, parcel_properties(p, with_age=False), out_srid,
+                                fid=str(p.objektidentitet)) for p in parcels]
+    return JsonResponse({"type": "FeatureCollection", "features": features,
+                         **_age(data_age({p.source_id for p in parcels}))},
+                        content_type=GEOJSON)
+
+
+@api_view(["GET"])
+def address_search_view(request: HttpRequest) -> JsonResponse:
+    """Search addresses by prefix (``q``)."""
+    _srid, out_srid = _srids(request)
+    found = addresses_search(request.GET.get("q", ""), request.GET.get("kommunkod") or None,
+                             _limit(request))
+    features = [geojson.feature(a.geom, address_properties(a), out_srid,
+                                fid=str(a.objektidentitet)) for a in found]
+    return JsonResponse({"type": "FeatureCollection", "features": features,
+                         **_age(data_age({a.source_id for a in found}))},
+                        content_type=GEOJSON)
+
+
+def _request_geometry(request: HttpRequest) -> GEOSGeometry:
+    srid, _out = _srids(request)
+    if request.method == "POST":
+        try:
+            body = json.loads(request.body or b"{}")
+            shape = shapely.geometry.shape(body.get("geometry", body))
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            raise BadRequest("the body must be a GeoJSON geometry or Feature") from exc
+        if shape.is_empty or not shape.is_valid:
+            raise BadRequest("the geometry is empty or invalid")
+        srid = srid_of(request.GET.get("srid", str(WEB_SRID)))
+        shape = to_srid(shape, srid, STORAGE_SRID)
+        centre = shape.representative_point()
+        storage_point(centre.x, centre.y, STORAGE_SRID)  # refuses swapped axes
+        return GEOSGeometry(memoryview(shapely.to_wkb(shape)), srid=STORAGE_SRID)
+    x, y = _xy(request)
+    return storage_point(x, y, srid)
+
+
+def report_json(report: DetailReport, out_srid: int) -> dict[str, Any]:
+    """Return a detail report as JSON: parcels, plans and regulations with overlaps."""
+    return {
+        "parcels": [geojson.feature(p.geom, parcel_properties(p, with_age=False), out_srid,
+                                    fid=str(p.objektidentitet)) for p in report.parcels],
+        "plans": [plan_properties(p) for p in report.plans],
+        "outside_plan": report.outside_plan,
+        "regulations": [{
+            "objektidentitet": str(h.regulation.objektidentitet),
+            "plan_objektidentitet": str(h.regulation.plan_objektidentitet or "") or None,
+            "bestammelsekod": h.regulation.bestammelsekod,
+            "bestammelsetyp": h.regulation.bestammelsetyp,
+            "anvandningsform": h.regulation.anvandningsform,
+            "beteckning": h.regulation.beteckning,
+            "bestammelseformulering": h.regulation.bestammelseformulering,
+            "varde": h.regulation.varde,
+            "overlap_m2": h.overlap_m2, "share_percent": h.share_percent,
+        } for h in report.regulations],
+        **_age(report.age),
+    }
+
+
+@api_view(["GET", "POST"])
+def detail_report_view(request: HttpRequest) -> JsonResponse:
+    """Report what lies at ``x``, ``y`` (GET) or under a posted GeoJSON geometry (POST)."""
+    geometry = _request_geometry(request)
+    _srid, out_srid = _srids(request)
+    return JsonResponse(report_json(detail_report(geometry), out_srid))
+
+
+@api_view(["GET"])
+def neighbours_view(request: HttpRequest, objektidentitet: str) -> JsonResponse:
+    """Return the neighbours of a property: touching, and directly across a road."""
+    _srid, out_srid = _srids(request)
+    parcel = Parcel.objects.filter(objektidentitet=objektidentitet).first()
+    if parcel is None:
+        return _error(404, "no such parcel")
+    found = neighbours(parcel)
+
+    def collection(parcels: list[Parcel]) -> dict[str, Any]:
+        return {"type": "FeatureCollection", "features": [
+            geojson.feature(p.geom, parcel_properties(p, with_age=False), out_srid,
+                            fid=str(p.objektidentitet)) for p in parcels]}
+
+    return JsonResponse({"parcel": parcel.beteckning, "touching": collection(found.touching),
+                         "across_road": collection(found.across_road),
+                         "roads": [p.beteckning for p in found.roads],
+                         **_age(parcel_data_age(parcel))})
+
+
+@require_GET
+def openapi_view(request: HttpRequest) -> JsonResponse:
+    """Serve the OpenAPI 3.1 document of this API."""
+    from geodata.openapi import document
+
+    return JsonResponse(document(request.build_absolute_uri("/api/v1/")))

@@ -30,3 +30,7 @@ class CRSMismatch(GeodataError):
 
 class UnknownSource(GeodataError):
     """No source is registered under that name."""
+
+
+class UnsupportedSource(GeodataError):
+    """A source's protocol or contents cannot be synced into the cache."""

@@ -53,6 +53,20 @@ class Source(models.Model):
     preset = models.CharField(_("field mapping preset"), max_length=40, default="lantmateriet")
     page_size = models.PositiveIntegerField(_("page size"), default=1000)
     enabled = models.BooleanField(_("enabled"), default=True)
+    # Credentials never live in the database: the source names the environment
+    # variables that hold them (<PREFIX>_USER/_PASSWORD, _API_KEY, or
+    # _CLIENT_ID/_CLIENT_SECRET/_TOKEN_URL for OAuth2 client credentials).
+    auth = models.CharField(_("authentication"), max_length=16, choices=[
+        ("none", _("none")), ("basic", "HTTP Basic"), ("apikey", _("API key")),
+        ("oauth2", _("OAuth2 client credentials"))], default="none")
+    credentials_env = models.CharField(_("credentials environment prefix"), max_length=80,
+                                       blank=True)
+    schedule_minutes = models.PositiveIntegerField(
+        _("sync every (minutes)"), null=True, blank=True,
+        help_text=_("Leave empty to sync only on demand."))
+    # Circuit breaker: after repeated failures the source is left alone for a while.
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    circuit_open_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -80,7 +94,11 @@ class SyncRun(models.Model):
     changed = models.PositiveIntegerField(default=0)
     removed = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    repaired = models.PositiveIntegerField(default=0)
+    source_version = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
+    rejections = models.TextField(blank=True, help_text="One line a rejected feature: id: reason")
+    repairs = models.TextField(blank=True, help_text="One line a repaired feature: id: repair")
 
     class Meta:
         ordering = ["-started_at"]
@@ -90,10 +108,23 @@ class SyncRun(models.Model):
         return f"{self.source} {self.started_at:%Y-%m-%d %H:%M} {self.outcome}"
 
 
-class Parcel(models.Model):
-    """One area (skifte) of a register unit, as in Lantmäteriet's registerenhetsomradesytor."""
+class CachedFeature(models.Model):
+    """What every cached feature has: its identity at the source and when it was synced."""
 
     objektidentitet = models.UUIDField(db_index=True)
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+")
+    synced_at = models.DateTimeField()
+    content_hash = models.CharField(max_length=40)
+
+    class Meta:
+        abstract = True
+        constraints = [models.UniqueConstraint(fields=["source", "objektidentitet"],
+                                               name="%(class)s_unique_per_source")]
+
+
+class Parcel(CachedFeature):
+    """One area (skifte) of a register unit, as in Lantmäteriet's registerenhetsomradesytor."""
+
     registerenhetsreferens = models.UUIDField(db_index=True)
     objekttyp = models.CharField(max_length=40, blank=True)
     kommunkod = models.CharField(max_length=4, db_index=True)
@@ -104,18 +135,103 @@ class Parcel(models.Model):
     omradesnummer = models.PositiveIntegerField(default=1)
     etikett = models.CharField(max_length=200, blank=True)
     beteckning = models.CharField(max_length=250, db_index=True)
+    # The designation without its register area ("ABBOTEN 1"), for typing without it.
+    kort_beteckning = models.CharField(max_length=200, db_index=True)
     senastandrad = models.DateField(null=True, blank=True)
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="parcels")
-    synced_at = models.DateTimeField()
-    content_hash = models.CharField(max_length=40)
     geom = models.MultiPolygonField(srid=STORAGE_SRID)
 
-    class Meta:
+    class Meta(CachedFeature.Meta):
         ordering = ["beteckning", "omradesnummer"]
-        constraints = [models.UniqueConstraint(fields=["source", "objektidentitet"],
-                                               name="parcel_unique_per_source")]
         verbose_name = _("parcel")
         verbose_name_plural = _("parcels")
 
     def __str__(self) -> str:
         return self.beteckning
+
+
+class Address(CachedFeature):
+    """A location address (belägenhetsadress)."""
+
+    adress = models.CharField(max_length=200)
+    search_text = models.CharField(max_length=200, db_index=True)
+    kommunkod = models.CharField(max_length=4, db_index=True)
+    adressomrade = models.CharField(max_length=150, blank=True)
+    adressplatsnummer = models.CharField(max_length=10, blank=True)
+    bokstavstillagg = models.CharField(max_length=5, blank=True)
+    postnummer = models.CharField(max_length=10, blank=True)
+    postort = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=40, blank=True)
+    registerenhetsreferens = models.UUIDField(null=True, blank=True, db_index=True)
+    geom = models.PointField(srid=STORAGE_SRID)
+
+    class Meta(CachedFeature.Meta):
+        ordering = ["search_text"]
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+
+    def __str__(self) -> str:
+        return f"{self.adress}, {self.postort}".strip(", ")
+
+
+class Building(CachedFeature):
+    """A building (byggnad) footprint."""
+
+    objektstatus = models.CharField(max_length=40, blank=True)
+    huvudandamal = models.CharField(max_length=60, blank=True)
+    husnummer = models.IntegerField(null=True, blank=True)
+    nybyggnadsar = models.IntegerField(null=True, blank=True)
+    registerenhetsreferens = models.UUIDField(null=True, blank=True, db_index=True)
+    geom = models.MultiPolygonField(srid=STORAGE_SRID)
+
+    class Meta(CachedFeature.Meta):
+        verbose_name = _("building")
+        verbose_name_plural = _("buildings")
+
+    def __str__(self) -> str:
+        return f"{self.huvudandamal} {self.objektidentitet}"
+
+
+class Plan(CachedFeature):
+    """A detailed plan (detaljplan, or an older stadsplan/byggnadsplan)."""
+
+    kommun = models.CharField(max_length=4, db_index=True)
+    beteckning = models.CharField(max_length=60, db_index=True)
+    namn = models.CharField(max_length=300, blank=True)
+    syfte = models.TextField(blank=True)
+    status = models.CharField(max_length=40, blank=True)
+    typ = models.CharField(max_length=40, blank=True)
+    datum_antagande = models.DateField(null=True, blank=True)
+    datum_lagakraft = models.DateField(null=True, blank=True)
+    genomforandetid = models.IntegerField(null=True, blank=True)
+    geom = models.MultiPolygonField(srid=STORAGE_SRID)
+
+    class Meta(CachedFeature.Meta):
+        ordering = ["beteckning"]
+        verbose_name = _("detailed plan")
+        verbose_name_plural = _("detailed plans")
+
+    def __str__(self) -> str:
+        return f"{self.beteckning} {self.namn}".strip()
+
+
+class Regulation(CachedFeature):
+    """A plan regulation (planbestämmelse) area inside a plan."""
+
+    plan_objektidentitet = models.UUIDField(null=True, blank=True, db_index=True)
+    bestammelsekod = models.CharField(max_length=60, blank=True, db_index=True)
+    bestammelsetyp = models.CharField(max_length=40, blank=True)
+    anvandningsform = models.CharField(max_length=40, blank=True)
+    kategori = models.CharField(max_length=120, blank=True)
+    underkategori = models.CharField(max_length=120, blank=True)
+    beteckning = models.CharField(max_length=40, blank=True)
+    bestammelseformulering = models.TextField(blank=True)
+    varde = models.FloatField(null=True, blank=True)
+    geometrityp = models.CharField(max_length=20, blank=True)
+    geom = models.MultiPolygonField(srid=STORAGE_SRID)
+
+    class Meta(CachedFeature.Meta):
+        verbose_name = _("plan regulation")
+        verbose_name_plural = _("plan regulations")
+
+    def __str__(self) -> str:
+        return f"{self.beteckning or self.bestammelsekod}: {self.bestammelseformulering}"

@@ -1,23 +1,92 @@
-"""Field mappings from a source's schema to the cache's, with ready-made presets."""
+"""Field mappings from a source's schema to the cache's, with ready-made presets.
+
+A preset maps each of our field names to the source's property name. Presets exist for
+Lantmäteriet's Direkt services, INSPIRE Cadastral Parcels (``cp:CadastralParcel``),
+Boverket's national specification for detailed plans, and the legacy fields of plans
+that municipalities digitised themselves (``AKTBET``, ``CATEGORY``, ``DESCRIPTIO``, ...).
+"""
 
 from __future__ import annotations
 
+import re
+import uuid
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from geodata.designation import beteckning
+from geodata.designation import DesignationError, beteckning, normalise, parse
 
-# Lantmäteriet's Fastighetsindelning Direkt (registerenhetsomradesytor) uses our names.
 LANTMATERIET_PARCEL_FIELDS = (
     "objektidentitet", "registerenhetsreferens", "objekttyp", "kommunkod", "kommunnamn",
     "trakt", "block", "enhet", "omradesnummer", "etikett", "senastandrad",
 )
+ADDRESS_FIELDS = (
+    "objektidentitet", "adress", "kommunkod", "adressomrade", "adressplatsnummer",
+    "bokstavstillagg", "postnummer", "postort", "status", "registerenhetsreferens",
+)
+BUILDING_FIELDS = (
+    "objektidentitet", "objektstatus", "huvudandamal", "husnummer", "nybyggnadsar",
+    "registerenhetsreferens",
+)
+PLAN_FIELDS = (
+    "objektidentitet", "kommun", "beteckning", "namn", "syfte", "status", "typ",
+    "genomforandetid",
+)
+REGULATION_FIELDS = (
+    "objektidentitet", "plan_objektidentitet", "bestammelsekod", "bestammelsetyp",
+    "anvandningsform", "kategori", "underkategori", "beteckning", "bestammelseformulering",
+    "varde", "geometrityp",
+)
 
-PRESETS = {"lantmateriet": {name: name for name in LANTMATERIET_PARCEL_FIELDS}}
+
+def _same(names: tuple[str, ...]) -> dict[str, str]:
+    return {name: name for name in names}
+
+
+# holds -> preset -> {our field: their property}
+PRESETS: dict[str, dict[str, dict[str, str]]] = {
+    "parcels": {
+        "lantmateriet": _same(LANTMATERIET_PARCEL_FIELDS),
+        "inspire": {"objektidentitet": "localId", "label": "label",
+                    "nationalCadastralReference": "nationalCadastralReference",
+                    "senastandrad": "beginLifespanVersion", "namespace": "namespace"},
+    },
+    "addresses": {"lantmateriet": _same(ADDRESS_FIELDS)},
+    "buildings": {"lantmateriet": _same(BUILDING_FIELDS)},
+    "plans": {
+        "boverket": {**_same(PLAN_FIELDS), "datum_antagande": "datumAntagande",
+                     "datum_lagakraft": "datumLagakraft"},
+        "legacy": {"objektidentitet": "OBJECTID", "beteckning": "AKTBET", "namn": "NAMN",
+                   "status": "STATUS", "typ": "PLANTYP", "datum_lagakraft": "LAGAKRAFT",
+                   "kommun": "KOMMUN"},
+    },
+    "regulations": {
+        "boverket": _same(REGULATION_FIELDS),
+        "legacy": {"objektidentitet": "OBJECTID", "plan_objektidentitet": "PLAN_ID",
+                   "beteckning": "CATEGORY", "bestammelseformulering": "DESCRIPTIO",
+                   "varde": "MAX", "varde_min": "MIN", "hojd": "HEIGHT",
+                   "bestammelsekod": "CATEGORY"},
+    },
+}
+PRESET_NAMES = sorted({name for presets in PRESETS.values() for name in presets})
+
+# The namespace for identities made from sources whose ids are not UUIDs.
+LOVKARTA_NAMESPACE = uuid.UUID("6f1c1f0e-3f7a-4c55-9a51-7a6b2f2d2281")
 
 
 class MappingError(ValueError):
-    """A feature lacks a field the mapping needs."""
+    """A feature lacks a field the mapping needs, or holds a value we cannot read."""
+
+
+def as_uuid(value: Any, context: str = "") -> uuid.UUID:
+    """Return a UUID as is, or a stable UUID derived from any other identifier."""
+    text = str(value).strip()
+    if not text:
+        raise MappingError("missing identity")
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return uuid.uuid5(LOVKARTA_NAMESPACE, f"{context}:{text}")
 
 
 def _date(value: Any) -> date | None:
@@ -29,25 +98,166 @@ def _date(value: Any) -> date | None:
         return None
 
 
-def parcel_fields(properties: dict[str, Any], preset: str) -> dict[str, Any]:
-    """Map a parcel feature's properties to Parcel model fields."""
+def _int(value: Any) -> int | None:
     try:
-        mapping = PRESETS[preset]
+        return int(float(value)) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(str(value).replace(",", ".")) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _mapped(properties: dict[str, Any], holds: str, preset: str) -> dict[str, Any]:
+    try:
+        mapping = PRESETS[holds][preset]
     except KeyError:
-        raise MappingError(f"unknown field mapping preset {preset!r}") from None
-    values: dict[str, Any] = {ours: properties.get(theirs) for ours, theirs in mapping.items()}
+        raise MappingError(f"no preset {preset!r} for {holds}") from None
+    return {ours: properties.get(theirs) for ours, theirs in mapping.items()}
+
+
+def parcel_fields(properties: dict[str, Any], preset: str,
+                  context: dict[str, str] | None = None) -> dict[str, Any]:
+    """Map a parcel feature's properties to Parcel fields.
+
+    ``context`` gives what the source knows and the features may not say: ``kommunkod``
+    and ``kommunnamn`` of the source's municipality.
+    """
+    v = _mapped(properties, "parcels", preset)
+    context = context or {}
+    if preset == "inspire":
+        return _inspire_parcel(v, context)
+    v["kommunkod"] = v.get("kommunkod") or context.get("kommunkod")
+    v["kommunnamn"] = v.get("kommunnamn") or context.get("kommunnamn")
     for required in ("objektidentitet", "kommunkod", "trakt", "enhet"):
-        if values.get(required) in (None, ""):
-            raise MappingError(f"missing {mapping[required]}")
-    values["block"] = str(values.get("block") or "")
-    values["enhet"] = str(values["enhet"])
-    values["omradesnummer"] = int(values.get("omradesnummer") or 1)
-    values["registerenhetsreferens"] = values.get("registerenhetsreferens") or values[
-        "objektidentitet"]
-    values["kommunnamn"] = values.get("kommunnamn") or ""
-    values["objekttyp"] = values.get("objekttyp") or ""
-    values["etikett"] = values.get("etikett") or ""
-    values["senastandrad"] = _date(values.get("senastandrad"))
-    values["beteckning"] = beteckning(str(values["kommunnamn"]), str(values["trakt"]),
-                                      values["block"], values["enhet"])
-    return values
+        if v.get(required) in (None, ""):
+            raise MappingError(f"missing {PRESETS['parcels'][preset][required]}")
+    out = {
+        "objektidentitet": as_uuid(v["objektidentitet"]),
+        "registerenhetsreferens": as_uuid(v.get("registerenhetsreferens")
+                                          or v["objektidentitet"]),
+        "objekttyp": _text(v.get("objekttyp")), "kommunkod": _text(v["kommunkod"]),
+        "kommunnamn": _text(v.get("kommunnamn")), "trakt": normalise(_text(v["trakt"])),
+        "block": _text(v.get("block")).upper(), "enhet": _text(v["enhet"]),
+        "omradesnummer": _int(v.get("omradesnummer")) or 1,
+        "etikett": _text(v.get("etikett")), "senastandrad": _date(v.get("senastandrad")),
+    }
+    out["beteckning"] = beteckning(out["kommunnamn"], out["trakt"], out["block"],
+                                   out["enhet"])
+    out["kort_beteckning"] = beteckning("", out["trakt"], out["block"], out["enhet"])
+    return out
+
+
+_INSPIRE_LABEL = re.compile(r"^(?P<area>\S+)\s+(?P<rest>.+)$")
+
+
+def _inspire_parcel(v: dict[str, Any], context: dict[str, str]) -> dict[str, Any]:
+    """Read an INSPIRE cp:CadastralParcel: the designation is only in ``label``."""
+    label = _text(v.get("label"))
+    match = _INSPIRE_LABEL.match(normalise(label))
+    if not match:
+        raise MappingError(f"label {label!r} is not a property designation")
+    try:
+        designation = parse(match["rest"])
+    except DesignationError as exc:
+        raise MappingError(str(exc)) from exc
+    reference = _text(v.get("nationalCadastralReference"))
+    if not context.get("kommunkod"):
+        raise MappingError("an INSPIRE source must name its municipality (kommunkod)")
+    area_no = re.search(r">\s*(\d+)\s*$", label)
+    namespace = _text(v.get("namespace")) or "cp"
+    oid = as_uuid(v.get("objektidentitet"), namespace)
+    return {
+        "objektidentitet": oid,
+        "registerenhetsreferens": as_uuid(reference or oid, "register"),
+        "objekttyp": "", "kommunkod": context["kommunkod"],
+        "kommunnamn": match["area"].title(), "trakt": designation.name,
+        "block": designation.block, "enhet": designation.enhet,
+        "omradesnummer": int(area_no.group(1)) if area_no else 1, "etikett": label,
+        "senastandrad": _date(v.get("senastandrad")),
+        "beteckning": beteckning(match["area"], designation.name, designation.block,
+                                 designation.enhet),
+        "kort_beteckning": str(designation),
+    }
+
+
+def address_fields(properties: dict[str, Any], preset: str,
+                   context: dict[str, str] | None = None) -> dict[str, Any]:
+    """Map an address feature's properties to Address fields."""
+    v = _mapped(properties, "addresses", preset)
+    if not v.get("adress"):
+        raise MappingError("missing adress")
+    out = {k: _text(v.get(k)) for k in ADDRESS_FIELDS if k not in (
+        "objektidentitet", "registerenhetsreferens")}
+    out["objektidentitet"] = as_uuid(v.get("objektidentitet"), "adress")
+    out["kommunkod"] = out["kommunkod"] or (context or {}).get("kommunkod", "")
+    ref = v.get("registerenhetsreferens")
+    out["registerenhetsreferens"] = as_uuid(ref) if ref else None
+    out["search_text"] = " ".join(f"{out['adress']} {out['postort']}".lower().split())
+    return out
+
+
+def building_fields(properties: dict[str, Any], preset: str,
+                    context: dict[str, str] | None = None) -> dict[str, Any]:
+    """Map a building feature's properties to Building fields."""
+    v = _mapped(properties, "buildings", preset)
+    ref = v.get("registerenhetsreferens")
+    return {"objektidentitet": as_uuid(v.get("objektidentitet"), "byggnad"),
+            "objektstatus": _text(v.get("objektstatus")),
+            "huvudandamal": _text(v.get("huvudandamal")),
+            "husnummer": _int(v.get("husnummer")), "nybyggnadsar": _int(v.get("nybyggnadsar")),
+            "registerenhetsreferens": as_uuid(ref) if ref else None}
+
+
+def plan_fields(properties: dict[str, Any], preset: str,
+                context: dict[str, str] | None = None) -> dict[str, Any]:
+    """Map a detailed plan's properties to Plan fields."""
+    v = _mapped(properties, "plans", preset)
+    if not v.get("beteckning"):
+        raise MappingError(f"missing {PRESETS['plans'][preset]['beteckning']}")
+    return {"objektidentitet": as_uuid(v.get("objektidentitet") or v["beteckning"], "plan"),
+            "kommun": _text(v.get("kommun")) or (context or {}).get("kommunkod", ""), "beteckning": _text(v["beteckning"]),
+            "namn": _text(v.get("namn")), "syfte": _text(v.get("syfte")),
+            "status": _text(v.get("status")).lower() or ("laga kraft" if preset == "legacy"
+                                                         else ""),
+            "typ": _text(v.get("typ")).lower(),
+            "datum_antagande": _date(v.get("datum_antagande")),
+            "datum_lagakraft": _date(v.get("datum_lagakraft")),
+            "genomforandetid": _int(v.get("genomforandetid"))}
+
+
+def regulation_fields(properties: dict[str, Any], preset: str,
+                      context: dict[str, str] | None = None) -> dict[str, Any]:
+    """Map a plan regulation's properties to Regulation fields."""
+    v = _mapped(properties, "regulations", preset)
+    plan = v.get("plan_objektidentitet")
+    out = {"objektidentitet": as_uuid(v.get("objektidentitet"), "bestammelse"),
+           "plan_objektidentitet": as_uuid(plan, "plan") if plan else None,
+           "bestammelsekod": _text(v.get("bestammelsekod")),
+           "bestammelsetyp": _text(v.get("bestammelsetyp")),
+           "anvandningsform": _text(v.get("anvandningsform")),
+           "kategori": _text(v.get("kategori")), "underkategori": _text(v.get("underkategori")),
+           "beteckning": _text(v.get("beteckning")),
+           "bestammelseformulering": _text(v.get("bestammelseformulering")),
+           "varde": _float(v.get("varde")), "geometrityp": _text(v.get("geometrityp")) or "yta"}
+    if preset == "legacy":
+        out["bestammelsekod"] = f"LEGACY_{out['beteckning']}" if out["beteckning"] else ""
+        height = _float(v.get("hojd"))
+        if out["varde"] is None and height is not None:
+            out["varde"] = height
+    return out
+
+
+FieldMapper = Callable[[dict[str, Any], str, dict[str, str] | None], dict[str, Any]]
+FIELD_MAPPERS: dict[str, FieldMapper] = {
+    "parcels": parcel_fields, "addresses": address_fields, "buildings": building_fields,
+    "plans": plan_fields, "regulations": regulation_fields,
+}

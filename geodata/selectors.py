@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.contrib.gis.geos import Point
-from django.db.models import Max
+import shapely
+from django.contrib.gis.geos import GEOSGeometry, Point
+from django.contrib.gis.measure import D
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from geodata.crs import STORAGE_SRID, check_sweden, point_to_srid
-from geodata.models import Parcel, SyncRun
+from geodata.crs import STORAGE_SRID, check_sweden, point_to_srid, to_srid
+from geodata.designation import DesignationError, normalise, parse
+from geodata.models import Address, Parcel, Plan, Regulation, SyncRun
+
+# A street or road parcel is long and thin: its isoperimetric quotient (4πA/P², 1 for a
+# circle, 0.785 for a square) is far below a building plot's.
+ROAD_COMPACTNESS = 0.12
+ACROSS_THE_ROAD_M = 40.0
+ACROSS_FACTOR = 1.25
 
 
 @dataclass(frozen=True)
@@ -26,18 +36,222 @@ class DataAge:
         return int((timezone.now() - self.synced_at).total_seconds())
 
 
-def parcel_at(x: float, y: float, srid: int = STORAGE_SRID) -> Parcel | None:
-    """Return the parcel area under an x/y point given in any supported CRS."""
-    check_sweden(x, y, srid)
-    ex, ny = point_to_srid(x, y, srid, STORAGE_SRID)
-    point = Point(ex, ny, srid=STORAGE_SRID)
-    return (Parcel.objects.filter(geom__intersects=point)
-            .order_by("-omradesnummer", "objektidentitet").first())
+def data_age(source_ids: list[int] | set[int]) -> DataAge:
+    """Return the age of the oldest of these sources' last good syncs."""
+    if not source_ids:
+        return DataAge(None)
+    lasts = (SyncRun.objects.filter(source_id__in=source_ids,
+                                    outcome=SyncRun.Outcome.SUCCEEDED)
+             .values("source_id").annotate(at=Max("finished_at")))
+    times = [row["at"] for row in lasts]
+    if len(times) < len(set(source_ids)):
+        return DataAge(None)
+    return DataAge(min(times))
 
 
 def parcel_data_age(parcel: Parcel) -> DataAge:
     """Return how old the cached data behind a parcel is (its source's last good sync)."""
-    last = (SyncRun.objects.filter(source_id=parcel.source_id,
-                                   outcome=SyncRun.Outcome.SUCCEEDED)
-            .aggregate(at=Max("finished_at"))["at"])
-    return DataAge(last)
+    return data_age({parcel.source_id})
+
+
+def storage_point(x: float, y: float, srid: int = STORAGE_SRID) -> Point:
+    """Return an x/y point in any supported CRS as a point in the storage CRS."""
+    check_sweden(x, y, srid)
+    ex, ny = point_to_srid(x, y, srid, STORAGE_SRID)
+    return Point(ex, ny, srid=STORAGE_SRID)
+
+
+def parcel_at(x: float, y: float, srid: int = STORAGE_SRID) -> Parcel | None:
+    """Return the parcel area under an x/y point given in any supported CRS."""
+    point = storage_point(x, y, srid)
+    return (Parcel.objects.filter(geom__intersects=point)
+            .order_by("-omradesnummer", "objektidentitet").first())
+
+
+def parcels_by_designation(text: str, kommunkod: str | None = None,
+                           limit: int = 10) -> list[Parcel]:
+    """Find properties by designation, tolerantly; complete a prefix.
+
+    "Tomming 2:6", "tomming 2 :6", "SUNDSVALL TOMMING 2:6>1" find the same property;
+    "abbo" completes to the kvarter ABBOTEN. One parcel (the first area) per property.
+    """
+    query = normalise(text)
+    if len(query) < 2:
+        return []
+    parcels: QuerySet[Parcel] = Parcel.objects.all()
+    if kommunkod:
+        parcels = parcels.filter(kommunkod=kommunkod)
+    try:
+        designation = str(parse(query))
+    except DesignationError:
+        designation = ""
+    if designation:
+        exact = parcels.filter(Q(beteckning=designation) | Q(kort_beteckning=designation))
+        found = _one_per_property(exact, limit)
+        if found:
+            return found
+    prefix = parcels.filter(Q(beteckning__startswith=query) |
+                            Q(kort_beteckning__startswith=query))
+    return _one_per_property(prefix.order_by("beteckning", "omradesnummer"), limit)
+
+
+def _one_per_property(parcels: QuerySet[Parcel], limit: int) -> list[Parcel]:
+    out: dict[tuple[str, str], Parcel] = {}
+    for parcel in parcels.order_by("beteckning", "omradesnummer")[:limit * 4]:
+        out.setdefault((parcel.beteckning, str(parcel.registerenhetsreferens)), parcel)
+        if len(out) >= limit:
+            break
+    return list(out.values())
+
+
+def property_parcels(parcel: Parcel) -> QuerySet[Parcel]:
+    """Return every area of the property a parcel belongs to."""
+    return Parcel.objects.filter(source_id=parcel.source_id,
+                                 registerenhetsreferens=parcel.registerenhetsreferens)
+
+
+def addresses_search(text: str, kommunkod: str | None = None,
+                     limit: int = 10) -> list[Address]:
+    """Find addresses by prefix ("storgatan 1", "Storgatan 11, Sundsvall")."""
+    query = " ".join(text.replace(",", " ").lower().split())
+    if len(query) < 2:
+        return []
+    addresses: QuerySet[Address] = Address.objects.all()
+    if kommunkod:
+        addresses = addresses.filter(kommunkod=kommunkod)
+    found = list(addresses.filter(search_text__startswith=query).order_by("search_text")[:200])
+    if len(found) < limit:
+        found.extend(addresses.filter(search_text__contains=query).exclude(
+            pk__in=[a.pk for a in found]).order_by("search_text")[:limit - len(found)])
+    # Street, then house number as a number (Storgatan 2 before Storgatan 11).
+    found.sort(key=lambda a: (a.adressomrade.lower(), _number(a.adressplatsnummer),
+                              a.bokstavstillagg, a.postort))
+    return found[:limit]
+
+
+def _number(text: str) -> int:
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return int(digits) if digits else 0
+
+
+@dataclass(frozen=True)
+class RegulationHit:
+    """A plan regulation that intersects the asked geometry, and by how much."""
+
+    regulation: Regulation
+    overlap_m2: float
+    share_percent: float
+
+
+@dataclass
+class DetailReport:
+    """What lies at a point or under a drawn geometry: the "detaljrapport"."""
+
+    geometry: GEOSGeometry
+    parcels: list[Parcel] = field(default_factory=list)
+    plans: list[Plan] = field(default_factory=list)
+    regulations: list[RegulationHit] = field(default_factory=list)
+    age: DataAge = field(default_factory=lambda: DataAge(None))
+
+    @property
+    def outside_plan(self) -> bool:
+        return not self.plans
+
+
+def detail_report(geometry: GEOSGeometry) -> DetailReport:
+    """Report the parcels, covering plans and intersecting regulations of a geometry.
+
+    For a point the parcel under it stands in for the area asked about, so that the
+    regulations are those on the property. Overlaps are in m² of SWEREF 99 TM and shares
+    are of the asked area.
+    """
+    if geometry.srid != STORAGE_SRID:
+        shape = to_srid(shapely.from_wkb(bytes(geometry.wkb)), geometry.srid or STORAGE_SRID,
+                        STORAGE_SRID)
+        geometry = GEOSGeometry(memoryview(shapely.to_wkb(shape)), srid=STORAGE_SRID)
+    report = DetailReport(geometry=geometry)
+    if geometry.geom_type == "Point":
+        first = (Parcel.objects.filter(geom__intersects=geometry)
+                 .order_by("-omradesnummer").first())
+        report.parcels = [first] if first else []
+        area_geom = first.geom if first else geometry
+    else:
+        report.parcels = list(Parcel.objects.filter(geom__intersects=geometry)
+                              .order_by("beteckning", "omradesnummer"))
+        area_geom = geometry
+    probe = area_geom if area_geom.geom_type != "Point" else geometry
+    report.plans = list(Plan.objects.filter(geom__intersects=_inner(probe))
+                        .order_by("beteckning"))
+    area_shape = shapely.from_wkb(bytes(area_geom.wkb))
+    area = area_shape.area
+    hits = []
+    for regulation in Regulation.objects.filter(geom__intersects=_inner(probe)):
+        overlap = shapely.from_wkb(bytes(regulation.geom.wkb)).intersection(area_shape).area
+        if area and overlap < 0.01:
+            continue  # touching along an edge is not intersecting in any way that matters
+        share = 100.0 * overlap / area if area else 0.0
+        hits.append(RegulationHit(regulation, round(overlap, 2), round(share, 2)))
+    hits.sort(key=lambda h: (-h.overlap_m2, h.regulation.beteckning))
+    report.regulations = hits
+    report.age = data_age({p.source_id for p in report.parcels}
+                          | {p.source_id for p in report.plans})
+    return report
+
+
+def _inner(geometry: GEOSGeometry) -> GEOSGeometry:
+    """Shrink an area a few millimetres, so neighbours that only touch it are not found."""
+    if geometry.geom_type in ("Point", "MultiPoint") or geometry.area < 1:
+        return geometry
+    shrunk = geometry.buffer(-0.005)
+    return shrunk if not shrunk.empty else geometry
+
+
+@dataclass
+class Neighbours:
+    """The parcels to hear about an application (sakägare)."""
+
+    touching: list[Parcel]
+    across_road: list[Parcel]
+    roads: list[Parcel]
+
+
+def _compactness(shape: shapely.Geometry) -> float:
+    return 4 * math.pi * shape.area / (shape.length ** 2) if shape.length else 0.0
+
+
+def is_road(parcel: Parcel) -> bool:
+    """Return True for a street or road parcel (long, thin and full of holes)."""
+    return _compactness(shapely.from_wkb(bytes(parcel.geom.wkb))) < ROAD_COMPACTNESS
+
+
+def neighbours(parcel: Parcel) -> Neighbours:
+    """Return the parcels touching a property, and those directly across a road from it."""
+    own = list(property_parcels(parcel))
+    own_ids = {p.pk for p in own}
+    own_shape = shapely.union_all([shapely.from_wkb(bytes(p.geom.wkb)) for p in own])
+    own_geom = GEOSGeometry(memoryview(shapely.to_wkb(own_shape)), srid=STORAGE_SRID)
+    near = [p for p in Parcel.objects.filter(
+        source_id=parcel.source_id, geom__dwithin=(own_geom, D(m=ACROSS_THE_ROAD_M)))
+        if p.pk not in own_ids]
+    shapes = {p.pk: shapely.from_wkb(bytes(p.geom.wkb)) for p in near}
+    touching = [p for p in near if shapes[p.pk].distance(own_shape) < 0.05]
+    roads = [p for p in touching if _compactness(shapes[p.pk]) < ROAD_COMPACTNESS]
+    road_shapes = [shapes[r.pk] for r in roads]
+    touching_ids = {p.pk for p in touching}
+    candidates = []
+    for p in near:
+        if p.pk in touching_ids:
+            continue
+        # Across the road: the shortest line between the two crosses a road parcel (its
+        # middle inside the road, not along its edge).
+        line = shapely.shortest_line(own_shape, shapes[p.pk])
+        middle = line.interpolate(0.5, normalized=True)
+        if line.length > 0.5 and any(road.contains(middle) and road.buffer(0.05).contains(line)
+                                     for road in road_shapes):
+            candidates.append((line.length, p))
+    # Directly across: about as far as the road is wide, not further along the street.
+    nearest = min((d for d, _ in candidates), default=0.0)
+    across = [p for d, p in candidates if d <= nearest * ACROSS_FACTOR + 0.01]
+    key = lambda p: (p.beteckning, p.omradesnummer)  # noqa: E731
+    return Neighbours(touching=sorted([p for p in touching if p not in roads], key=key),
+                      across_road=sorted(across, key=key), roads=sorted(roads, key=key))

@@ -5,4 +5,9 @@ from geodata import api
 app_name = "geodata"
 urlpatterns = [
     path("parcels/at", api.parcel_at_view, name="parcel-at"),
+    path("parcels/search", api.parcel_search_view, name="parcel-search"),
+    path("parcels/<uuid:objektidentitet>/neighbours", api.neighbours_view, name="neighbours"),
+    path("addresses/search", api.address_search_view, name="address-search"),
+    path("detail-report", api.detail_report_view, name="detail-report"),
+    path("openapi.json", api.openapi_view, name="openapi"),
 ]

@@ -43,6 +43,34 @@ def ogc_server(fixture_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     server.server_close()
 
 
+def load_demo(ogc_url: str) -> None:
+    """Register the demo sources against the test OGC server and sync every one."""
+    from django.core.management import call_command
+
+    from geodata.models import Source
+    from geodata.sync import source_sync
+
+    call_command("lovkarta_demo", ogc_url=ogc_url, verbosity=0)
+    for source in Source.objects.filter(enabled=True, name__startswith="sundsvall-"):
+        source_sync(source)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, ogc_server):
+    """Create the test database once, with the demo municipality synced into it."""
+    with django_db_blocker.unblock():
+        load_demo(ogc_server)
+
+
+@pytest.fixture
+def demo_data(db, ogc_server):
+    """The demo municipality in the cache (reloaded if a transactional test emptied it)."""
+    from geodata.models import Parcel
+
+    if not Parcel.objects.filter(source__name="sundsvall-fastigheter").exists():
+        load_demo(ogc_server)
+
+
 @pytest.fixture
 def municipality(db):
     from geodata.models import Municipality
@@ -69,10 +97,7 @@ def synced_parcels(wfs_source):
 
 
 @pytest.fixture
-def demo_users(db):
-    from django.core.management import call_command
-
-    call_command("lovkarta_demo", verbosity=0)
+def demo_users(demo_data):
     from django.contrib.auth.models import User
 
     return {u.username: u for u in User.objects.all()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from geodata.errors import UnsupportedSource
 from geodata.sources.http import HTTPPolicy, SourceHTTP
 from geodata.sources.records import Page
 
@@ -59,4 +60,5 @@ def client_for(spec: SourceSpec, policy: HTTPPolicy | None = None) -> SourceClie
     try:
         return adapters[spec.protocol](spec, policy)
     except KeyError:
-        raise ValueError(f"no feature adapter for protocol {spec.protocol!r}") from None
+        raise UnsupportedSource(f"{spec.name}: no feature adapter for protocol "
+                                f"{spec.protocol!r}") from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shapely
-from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry import MultiPoint, MultiPolygon, Point, Polygon
 
 from geodata.crs import STORAGE_SRID, swap_xy, to_srid
 
@@ -19,14 +19,14 @@ def normalise(geom: shapely.Geometry, srid: int, swap: bool) -> shapely.Geometry
     return to_srid(geom, srid, STORAGE_SRID)
 
 
-def as_multipolygon(geom: shapely.Geometry) -> tuple[MultiPolygon, bool]:
-    """Return a valid MultiPolygon and whether it had to be repaired."""
+def as_multipolygon(geom: shapely.Geometry) -> tuple[MultiPolygon, str]:
+    """Return a valid MultiPolygon and what was repaired ("" if nothing)."""
     if geom is None or geom.is_empty:
         raise GeometryRejected("empty geometry")
-    repaired = False
+    repaired = ""
     if not geom.is_valid:
+        repaired = f"made valid ({shapely.is_valid_reason(geom)})"
         geom = shapely.make_valid(geom)
-        repaired = True
     polygons = [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon | MultiPolygon)]
     parts: list[Polygon] = []
     for g in polygons:
@@ -34,3 +34,14 @@ def as_multipolygon(geom: shapely.Geometry) -> tuple[MultiPolygon, bool]:
     if not parts:
         raise GeometryRejected(f"not a polygon but a {geom.geom_type}")
     return MultiPolygon(parts), repaired
+
+
+def as_point(geom: shapely.Geometry) -> tuple[Point, str]:
+    """Return a point (a multipoint's first), never repaired."""
+    if geom is None or geom.is_empty:
+        raise GeometryRejected("empty geometry")
+    if isinstance(geom, MultiPoint):
+        return geom.geoms[0], ""
+    if not isinstance(geom, Point):
+        raise GeometryRejected(f"not a point but a {geom.geom_type}")
+    return geom, ""

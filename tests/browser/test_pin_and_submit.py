@@ -8,13 +8,14 @@ import pytest
 
 from fixtures import generate
 from geodata.crs import point_to_srid
+from geodata.models import Parcel
 from permits.models import Application
 from tests.browser.conftest import ARTIFACTS, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_pin_submit_and_review(page, live_server, synced_parcels, demo_users):
+def test_pin_submit_and_review(page, live_server, demo_users):
     base = live_server.url
     log_in(page, base, "sokande")
     page.goto(f"{base}/ansokan/ny/")
@@ -32,8 +33,8 @@ def test_pin_submit_and_review(page, live_server, synced_parcels, demo_users):
 
     designation = page.locator("#property-designation")
     designation.filter(has_text="SUNDSVALL ABBOTEN 1").wait_for()
-    assert page.input_value("#id_parcel") == str(
-        synced_parcels.source.parcels.get(beteckning="SUNDSVALL ABBOTEN 1").objektidentitet)
+    assert page.input_value("#id_parcel") == str(Parcel.objects.get(
+        source__name="sundsvall-fastigheter", beteckning="SUNDSVALL ABBOTEN 1").objektidentitet)
     page.screenshot(path=str(ARTIFACTS / "application-form.png"))
 
     page.select_option("#id_measure", "tillbyggnad")

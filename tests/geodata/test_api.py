@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 E, N = generate.E0 + 10.0, generate.N0 + 20.0
 
 
-def test_parcel_at_point_in_sweref99tm(client, synced_parcels):
+def test_parcel_at_point_in_sweref99tm(client, demo_data):
     response = client.get("/api/v1/parcels/at", {"x": E, "y": N, "srid": 3006})
     assert response.status_code == 200
     assert response["Content-Type"] == "application/geo+json"
@@ -29,7 +29,7 @@ def test_parcel_at_point_in_sweref99tm(client, synced_parcels):
     assert 17.0 < lon < 17.6 and 62.2 < lat < 62.6
 
 
-def test_same_parcel_from_wgs84_and_local_zone(client, synced_parcels):
+def test_same_parcel_from_wgs84_and_local_zone(client, demo_data):
     lon, lat = point_to_srid(E, N, 3006, 4326)
     x14, y14 = point_to_srid(E, N, 3006, 3014)
     for params in ({"x": lon, "y": lat, "srid": 4326}, {"x": x14, "y": y14, "srid": "EPSG:3014"},
@@ -38,13 +38,13 @@ def test_same_parcel_from_wgs84_and_local_zone(client, synced_parcels):
         assert feature["properties"]["beteckning"] == "SUNDSVALL ABBOTEN 1", params
 
 
-def test_geometry_in_storage_crs_on_request(client, synced_parcels):
+def test_geometry_in_storage_crs_on_request(client, demo_data):
     feature = client.get("/api/v1/parcels/at", {"x": E, "y": N, "crs": 3006}).json()
     ring = feature["geometry"]["coordinates"][0][0]
     assert [generate.E0, generate.N0] in [[round(x, 3), round(y, 3)] for x, y in ring]
 
 
-def test_bad_requests_get_clear_errors(client, synced_parcels):
+def test_bad_requests_get_clear_errors(client, demo_data):
     no_numbers = client.get("/api/v1/parcels/at", {"x": "abc", "y": N})
     assert no_numbers.status_code == 400 and "x and y" in no_numbers.json()["error"]
     swapped = client.get("/api/v1/parcels/at", {"x": N, "y": E, "srid": 3006})
@@ -53,7 +53,7 @@ def test_bad_requests_get_clear_errors(client, synced_parcels):
     assert unknown.status_code == 400 and "EPSG:9999" in unknown.json()["error"]
 
 
-def test_no_parcel_in_the_sea(client, synced_parcels):
+def test_no_parcel_in_the_sea(client, demo_data):
     x_sea = generate.E0 + 5 * generate.DISTRICT_COLS * generate.PITCH_X + 500
     response = client.get("/api/v1/parcels/at", {"x": x_sea, "y": N + 300})
     assert response.status_code == 404

@@ -25,7 +25,7 @@ def form_data(**overrides):
 
 
 @pytest.fixture
-def applicant_client(client, demo_users, synced_parcels):
+def applicant_client(client, demo_users, demo_data):
     client.force_login(demo_users["sokande"])
     return client
 
@@ -96,10 +96,11 @@ def test_applicant_may_not_open_the_officer_page(applicant_client):
     assert applicant_client.get("/handlaggare/ansokningar/").status_code == 403
 
 
-def test_submit_works_when_the_source_is_down(applicant_client, wfs_source):
+def test_submit_works_when_the_source_is_down(applicant_client):
     # The OGC server is not asked at submission: the cache answers.
-    wfs_source.url = "http://127.0.0.1:9/lovkarta"
-    wfs_source.save()
+    from geodata.models import Source
+
+    Source.objects.update(url="http://127.0.0.1:9/lovkarta")
     response = applicant_client.post("/ansokan/ny/", form_data())
     assert response.status_code == 302
     assert Application.objects.get().property_designation == "SUNDSVALL ABBOTEN 1"

@@ -14,16 +14,18 @@ from geodata.sync import source_sync
 
 
 class Command(BaseCommand):
-    help = "Fetch sources into the cache (all enabled feature sources by default)."
+    help = "Fetch sources into the cache (every enabled feature source by default)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("sources", nargs="*", help="source names")
         parser.add_argument("--bbox", help="minx,miny,maxx,maxy in the source CRS")
+        parser.add_argument("--force", action="store_true",
+                            help="try even a source whose circuit breaker is open")
 
     def handle(self, *args: Any, **options: Any) -> None:
         names = options["sources"]
         sources = Source.objects.filter(name__in=names) if names else Source.objects.filter(
-            enabled=True, holds=Source.Holds.PARCELS)
+            enabled=True).exclude(holds=Source.Holds.BACKGROUND)
         missing = set(names) - {s.name for s in sources}
         if missing:
             raise CommandError(f"no source named {', '.join(sorted(missing))}")
@@ -38,7 +40,8 @@ class Command(BaseCommand):
         for source in sources:
             started = time.monotonic()
             try:
-                run = source_sync(source, bbox, progress=self._progress(source.name))
+                run = source_sync(source, bbox, progress=self._progress(source.name),
+                                  force=options["force"])
             except GeodataError as exc:
                 sys.stderr.write("\n")
                 self.stderr.write(f"{source.name}: FAILED: {exc}")

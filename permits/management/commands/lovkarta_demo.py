@@ -21,6 +21,23 @@ DEMO_USERS = [
 ]
 
 
+# name, protocol, layer, holds, preset, enabled
+DEMO_SOURCES = [
+    ("sundsvall-fastigheter", "wfs", "registerenhetsomradesytor", "parcels", "lantmateriet",
+     True),
+    ("sundsvall-fastigheter-ogcapi", "ogcapi-features", "registerenhetsomradesytor",
+     "parcels", "lantmateriet", False),
+    ("sundsvall-adresser", "ogcapi-features", "belagenhetsadress", "addresses",
+     "lantmateriet", True),
+    ("sundsvall-byggnader", "wfs", "byggnad", "buildings", "lantmateriet", True),
+    ("sundsvall-detaljplaner", "ogcapi-features", "detaljplan", "plans", "boverket", True),
+    ("sundsvall-planbestammelser", "wfs", "planbestammelse", "regulations", "boverket", True),
+    ("sundsvall-aldre-planer", "wfs", "dp_aldre", "plans", "legacy", True),
+    ("sundsvall-aldre-bestammelser", "wfs", "dp_aldre_bestammelser", "regulations", "legacy",
+     True),
+]
+
+
 class Command(BaseCommand):
     help = "Create the demo municipality (Sundsvall 2281), its sources and demo users."
 
@@ -33,16 +50,12 @@ class Command(BaseCommand):
         sundsvall, _ = Municipality.objects.update_or_create(
             kommunkod="2281", defaults={"name": "Sundsvall"})
         url = options["ogc_url"].rstrip("/")
-        Source.objects.update_or_create(name="sundsvall-fastigheter", defaults={
-            "protocol": Source.Protocol.WFS, "version": "2.0.0", "url": url,
-            "layer": "registerenhetsomradesytor", "crs": "EPSG:3006",
-            "holds": Source.Holds.PARCELS, "municipality": sundsvall,
-            "preset": "lantmateriet", "page_size": 1000, "enabled": True})
-        Source.objects.update_or_create(name="sundsvall-fastigheter-ogcapi", defaults={
-            "protocol": Source.Protocol.OGCAPI_FEATURES, "url": f"{url}/ogcapi",
-            "layer": "registerenhetsomradesytor", "crs": "EPSG:3006",
-            "holds": Source.Holds.PARCELS, "municipality": sundsvall,
-            "preset": "lantmateriet", "page_size": 1000, "enabled": False})
+        for name, protocol, layer, holds, preset, enabled in DEMO_SOURCES:
+            Source.objects.update_or_create(name=name, defaults={
+                "protocol": protocol, "version": "2.0.0" if protocol == "wfs" else "",
+                "url": url if protocol == "wfs" else f"{url}/ogcapi", "layer": layer,
+                "crs": "EPSG:3006", "holds": holds, "municipality": sundsvall,
+                "preset": preset, "page_size": 1000, "enabled": enabled})
         officers, _ = Group.objects.get_or_create(name=OFFICER_GROUP)
         gis, _ = Group.objects.get_or_create(name=GIS_GROUP)
         gis.permissions.set(Permission.objects.filter(content_type__app_label="geodata"))
