@@ -15,7 +15,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
 from django.utils import timezone
 
-from geodata.errors import GeodataError, SourceUnavailable
+from geodata.errors import CRSMismatch, GeodataError, SourceUnavailable
 from geodata.kinds import Kind, kind_for
 from geodata.models import CachedFeature, Source, SyncRun
 from geodata.presets import MappingError
@@ -152,6 +152,10 @@ def _fetch(source: Source, kind: Kind, bbox: tuple[float, float, float, float] |
                "kommunnamn": source.municipality.name} if source.municipality else {}
     for page in client.pages(bbox):
         out.rejected.extend(page.rejected)
+        misplaced = sum("outside Sweden" in r.reason for r in page.rejected)
+        if misplaced and misplaced * 2 > len(page.records) + len(page.rejected):
+            raise CRSMismatch(f"{source.name}: {misplaced} features of a page lie outside "
+                              f"Sweden; check the source's CRS ({source.crs}) and axis order")
         for record in page.records:
             try:
                 row = _row(record, kind, source.preset, context)

@@ -17,9 +17,11 @@ import errno
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
+from contextlib import closing
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -46,31 +48,29 @@ class ServerConfig:
 
 
 def layers_and_extent(data: Path) -> tuple[list[str], tuple[float, float, float, float]]:
-    """Return the layers in a folder of FlatGeobuf files and the union of their extents."""
-    import pyogrio
-
-    files = sorted(data.glob("*.fgb")) if data.is_dir() else []
-    if not files:
-        raise OGCServerError(f"no fixture data (*.fgb) in {data}; run `make fixtures` first")
-    boxes = [pyogrio.read_info(f, force_total_bounds=True)["total_bounds"] for f in files]
+    """Return the feature tables of a GeoPackage and the union of their extents."""
+    if not data.is_file():
+        raise OGCServerError(f"fixture data {data} does not exist; run `make fixtures` first")
+    with closing(sqlite3.connect(f"file:{data}?mode=ro", uri=True)) as con:
+        rows = con.execute(
+            "SELECT table_name, min_x, min_y, max_x, max_y FROM gpkg_contents "
+            "WHERE data_type = 'features'").fetchall()
+    boxes = [r[1:] for r in rows if None not in r[1:]]
+    if not boxes:
+        raise OGCServerError(f"{data} holds no feature tables")
     extent = (min(b[0] for b in boxes), min(b[1] for b in boxes),
               max(b[2] for b in boxes), max(b[3] for b in boxes))
-    return [f.stem for f in files], extent
+    return [r[0] for r in rows], extent
 
 
 def render_mapfile(data: Path, workdir: Path, host: str, port: int) -> ServerConfig:
-    """Write the mapfile for a folder of layers (only those it holds) and the config file.
-
-    ``data`` is the folder of FlatGeobuf files, or the GeoPackage beside it.
-    """
-    if data.suffix == ".gpkg":
-        data = data.with_suffix("")
+    """Write the mapfile for a GeoPackage (only the layers it holds) and the config file."""
     layers, extent = layers_and_extent(data)
     text = TEMPLATE.read_text(encoding="utf-8")
     base_url = f"http://{host}:{port}/{ALIAS}"
 
     def keep(block: re.Match[str]) -> str:
-        table = re.search(r'DATA "@DATA@/([^"]+)\.fgb"', block.group(0))
+        table = re.search(r'DATA "SELECT \* FROM (\w+)"', block.group(0))
         return block.group(0) if table and table.group(1) in layers else ""
 
     text = re.sub(r"^  LAYER\n.*?^  END\n", keep, text, flags=re.S | re.M)

@@ -12,11 +12,26 @@ class GeometryRejected(ValueError):
     """A geometry that cannot be used; the message says why."""
 
 
+# SWEREF 99 TM easting and northing ranges that hold all of Sweden, with a margin.
+SWEDEN_3006 = (180_000.0, 6_050_000.0, 1_000_000.0, 7_800_000.0)
+
+
 def normalise(geom: shapely.Geometry, srid: int, swap: bool) -> shapely.Geometry:
-    """Put axes in x/y order and transform to the storage CRS."""
+    """Put axes in x/y order, transform to the storage CRS and check it lies in Sweden.
+
+    A geometry outside Sweden almost always means swapped axes or a wrong CRS: it is
+    rejected with that reason rather than stored in the wrong place.
+    """
     if swap:
         geom = swap_xy(geom)
-    return to_srid(geom, srid, STORAGE_SRID)
+    geom = to_srid(geom, srid, STORAGE_SRID)
+    minx, miny, maxx, maxy = geom.bounds
+    x0, y0, x1, y1 = SWEDEN_3006
+    if not (x0 <= minx and maxx <= x1 and y0 <= miny and maxy <= y1):
+        raise GeometryRejected(
+            f"lies outside Sweden (E {minx:.0f}, N {miny:.0f} in EPSG:{STORAGE_SRID}): "
+            "are easting and northing swapped, or is the CRS wrong?")
+    return geom
 
 
 def as_multipolygon(geom: shapely.Geometry) -> tuple[MultiPolygon, str]:

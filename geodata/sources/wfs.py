@@ -48,7 +48,10 @@ class WFSClient(SourceClient):
             "SORTBY": self.sort_key + (" ASC" if is2 else ""),
         }
         if bbox:
-            params["BBOX"] = ",".join(f"{v:.3f}" for v in bbox) + f",EPSG:{srid_of(self.crs)}"
+            # The BBOX is in the request CRS and follows its axis order (WFS 1.1 / 2.0).
+            minx, miny, maxx, maxy = bbox
+            ordered = (miny, minx, maxy, maxx) if northing_first(srs_name) else bbox
+            params["BBOX"] = ",".join(f"{v:.6f}" for v in ordered) + f",{srs_name}"
         start = 0
         seen: set[str] = set()
         while True:
@@ -100,7 +103,10 @@ class WFSClient(SourceClient):
                 continue
             wire_srs = geom_el.get("srsName") or srs_name
             try:
-                parse_crs(wire_srs)
+                if not parse_crs(wire_srs)[1] and srid_of(wire_srs) == srid_of(srs_name):
+                    # "EPSG:n" on the wire says nothing of axis order (MapServer's WFS 1.1
+                    # writes it on northing-first coordinates): the order we asked for rules.
+                    wire_srs = srs_name
                 geom = normalise(geometry_from_gml(geom_el), srid_of(wire_srs),
                                  swap=northing_first(wire_srs))
             except (GMLError, GeometryRejected, ValueError) as exc:

@@ -102,3 +102,78 @@ def test_failed_sync_is_recorded_and_keeps_the_cache(wfs_source, synced_parcels)
     run = SyncRun.objects.filter(source=wfs_source).latest()
     assert run.outcome == SyncRun.Outcome.FAILED and "finns_inte" in run.error
     assert Parcel.objects.count() == before
+
+
+ABBOTEN_BBOX = (generate.E0 - 1, generate.N0 - 1, generate.E0 + 101, generate.N0 + 81)
+
+
+@pytest.mark.parametrize("version,crs", [
+    ("2.0.0", "EPSG:3006"),
+    ("2.0.0", "urn:ogc:def:crs:EPSG::3006"),
+    ("2.0.0", "http://www.opengis.net/def/crs/EPSG/0/3006"),
+    ("2.0.0", "EPSG:3014"),  # Sundsvall's local zone, SWEREF 99 17 15
+    ("1.1.0", "EPSG:3006"),
+    ("1.1.0", "urn:ogc:def:crs:EPSG::3014"),
+])
+def test_wfs_versions_and_crs_forms_give_the_same_corners(version, crs, municipality, ogc_server):
+    from geodata.crs import point_to_srid, srid_of
+
+    source = Source.objects.create(
+        name=f"t-{version}-{crs[-4:]}", protocol="wfs", version=version, url=ogc_server,
+        layer="registerenhetsomradesytor", crs=crs, holds="parcels", municipality=municipality,
+        page_size=3)
+    srid = srid_of(crs)
+    (x0, y0), (x1, y1) = (point_to_srid(ABBOTEN_BBOX[0], ABBOTEN_BBOX[1], 3006, srid),
+                          point_to_srid(ABBOTEN_BBOX[2], ABBOTEN_BBOX[3], 3006, srid))
+    run = source_sync(source, bbox=(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+    assert run.outcome == SyncRun.Outcome.SUCCEEDED and run.removed == 0
+    parcel = Parcel.objects.get(source=source, beteckning="SUNDSVALL ABBOTEN 1")
+    assert corners(parcel) == abboten_1_corners()
+    assert Parcel.objects.filter(source=source, trakt="ABBOTEN").count() == 8
+
+
+def test_inspire_cadastral_parcels_preset(municipality, ogc_server):
+    source = Source.objects.create(
+        name="t-inspire", protocol="wfs", version="2.0.0", url=ogc_server,
+        layer="CadastralParcel", crs="EPSG:3006", holds="parcels", municipality=municipality,
+        preset="inspire", page_size=500)
+    run = source_sync(source, bbox=ABBOTEN_BBOX)
+    assert run.rejected == 0
+    parcel = Parcel.objects.get(source=source, beteckning="SUNDSVALL ABBOTEN 1")
+    assert parcel.kommunkod == "2281" and parcel.trakt == "ABBOTEN" and parcel.block == ""
+    assert corners(parcel) == abboten_1_corners()
+
+
+def test_legacy_plan_presets(municipality, ogc_server):
+    from geodata.models import Plan, Regulation
+
+    plans = Source.objects.create(
+        name="t-legacy-plans", protocol="wfs", version="2.0.0", url=ogc_server,
+        layer="dp_aldre", crs="EPSG:3006", holds="plans", municipality=municipality,
+        preset="legacy")
+    regs = Source.objects.create(
+        name="t-legacy-regs", protocol="ogcapi-features", url=ogc_server + "/ogcapi",
+        layer="dp_aldre_bestammelser", crs="EPSG:3006", holds="regulations",
+        municipality=municipality, preset="legacy")
+    source_sync(plans)
+    source_sync(regs)
+    plan = Plan.objects.get(source=plans)
+    assert (plan.beteckning, plan.typ, plan.status) == ("2281K-B1965/12", "byggnadsplan",
+                                                        "laga kraft")
+    assert str(plan.datum_lagakraft) == "1965-06-18"
+    by_code = {r.beteckning: r for r in Regulation.objects.filter(source=regs)}
+    assert set(by_code) == {"BFI", "PRICK"}
+    assert by_code["BFI"].plan_objektidentitet == plan.objektidentitet
+    assert by_code["BFI"].bestammelseformulering.startswith("Bostadsändamål")
+    assert by_code["PRICK"].bestammelsekod == "LEGACY_PRICK"
+
+
+def test_invalid_ring_is_repaired_and_recorded():
+    from shapely.geometry import Polygon as ShapelyPolygon
+
+    from geodata.sources.geometry import as_multipolygon
+
+    bowtie = ShapelyPolygon([(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)])
+    fixed, repair = as_multipolygon(bowtie)
+    assert fixed.is_valid and fixed.area == pytest.approx(50.0)
+    assert "Self-intersection" in repair
