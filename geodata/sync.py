@@ -53,7 +53,10 @@ def http_policy() -> HTTPPolicy:
     """Return the HTTP limits configured in settings."""
     return HTTPPolicy(connect_timeout=settings.LOVKARTA_SOURCE_CONNECT_TIMEOUT,
                       read_timeout=settings.LOVKARTA_SOURCE_READ_TIMEOUT,
-                      max_bytes=settings.LOVKARTA_SOURCE_MAX_BYTES)
+                      deadline=settings.LOVKARTA_SOURCE_DEADLINE,
+                      max_bytes=settings.LOVKARTA_SOURCE_MAX_BYTES,
+                      retries=settings.LOVKARTA_SOURCE_RETRIES,
+                      backoff=settings.LOVKARTA_SOURCE_BACKOFF)
 
 
 def _row(record: FeatureRecord, kind: Kind, preset: str,

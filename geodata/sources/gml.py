@@ -25,6 +25,9 @@ def secure_parser() -> etree.XMLParser:
 
 def parse_document(content: bytes) -> etree._Element:
     """Parse XML bytes, refusing DTDs (the door to XXE and entity bombs)."""
+    # A DTD must come before the root element: refuse it before the parser sees it.
+    if b"<!DOCTYPE" in content[:4096]:
+        raise GMLError("XML with a document type declaration is refused")
     try:
         root = etree.fromstring(content, parser=secure_parser())  # noqa: S320
     except etree.XMLSyntaxError as exc:

@@ -30,6 +30,7 @@ class HTTPPolicy:
     max_bytes: int = 256 * 1024 * 1024
     retries: int = 3
     backoff: float = 0.5
+    max_retry_after: float = 30.0
 
 
 class SourceHTTP:
@@ -70,12 +71,14 @@ class SourceHTTP:
             except (requests.Timeout, requests.ConnectionError) as exc:
                 failure: Exception = exc
                 status = None
+                retry_after = ""
             else:
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 failure = SourceUnavailable(
                     self.source_name, f"HTTP {response.status_code} from {response.url}")
                 status = response.status_code
+                retry_after = response.headers.get("Retry-After", "")
             attempt += 1
             if attempt > self.policy.retries:
                 if isinstance(failure, requests.Timeout):
@@ -86,6 +89,8 @@ class SourceHTTP:
                                             f"cannot connect to {url}") from failure
                 raise failure
             delay = self.policy.backoff * (2 ** (attempt - 1))
+            if retry_after.isdigit():  # a 429 or 503 that says when to come back
+                delay = max(delay, min(float(retry_after), self.policy.max_retry_after))
             log.warning("%s: %s (attempt %d), retrying in %.1f s", self.source_name,
                         status or type(failure).__name__, attempt, delay)
             time.sleep(delay)
@@ -113,7 +118,8 @@ class SourceHTTP:
                         f"response from {response.url} is larger than the "
                         f"{self.policy.max_bytes // (1024 * 1024)} MB cap")
                 chunks.append(chunk)
-        except requests.exceptions.ChunkedEncodingError as exc:
+        except (requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ConnectionError) as exc:
             raise SourceResponseError(self.source_name,
                                       f"truncated response from {response.url}") from exc
         finally:

@@ -57,3 +57,62 @@ def test_no_parcel_in_the_sea(client, demo_data):
     x_sea = generate.E0 + 5 * generate.DISTRICT_COLS * generate.PITCH_X + 500
     response = client.get("/api/v1/parcels/at", {"x": x_sea, "y": N + 300})
     assert response.status_code == 404
+
+
+def test_designation_search_api(client, demo_data):
+    body = client.get("/api/v1/parcels/search", {"q": "tomming 2 :6"}).json()
+    assert [f["properties"]["beteckning"] for f in body["features"]] == ["SUNDSVALL TOMMING 2:6"]
+    assert body["data_age_seconds"] is not None
+    completed = client.get("/api/v1/parcels/search", {"q": "Abbo", "limit": 3}).json()
+    assert len(completed["features"]) == 3
+    assert client.get("/api/v1/parcels/search", {"q": "abbo", "limit": "x"}).status_code == 400
+
+
+def test_address_search_api(client, demo_data):
+    body = client.get("/api/v1/addresses/search", {"q": "Storgatan 11"}).json()
+    first = body["features"][0]
+    assert first["properties"]["adress"] == "Storgatan 11"
+    assert first["geometry"]["type"] == "Point"
+
+
+def test_detail_report_api_point_and_posted_footprint(client, demo_data):
+    report = client.get("/api/v1/detail-report", {"x": E, "y": N}).json()
+    assert report["parcels"][0]["properties"]["beteckning"] == "SUNDSVALL ABBOTEN 1"
+    assert report["outside_plan"] is False and report["plans"][0]["beteckning"]
+    codes = {r["bestammelsekod"]: r for r in report["regulations"]}
+    assert codes["DP_KM_EG_UTF_MARK1"]["overlap_m2"] == pytest.approx(150.0)
+    x0, y0 = generate.E0 + 5, generate.N0 + 2
+    footprint = {"type": "Polygon", "coordinates": [[[x0, y0], [x0 + 12, y0], [x0 + 12, y0 + 10],
+                                                      [x0, y0 + 10], [x0, y0]]]}
+    posted = client.post("/api/v1/detail-report?srid=3006", footprint,
+                         content_type="application/json").json()
+    prick = next(r for r in posted["regulations"]
+                 if r["bestammelsekod"] == "DP_KM_EG_UTF_MARK1")
+    assert prick["share_percent"] == pytest.approx(40.0)
+    bad = client.post("/api/v1/detail-report", "not json", content_type="application/json")
+    assert bad.status_code == 400 and "GeoJSON" in bad.json()["error"]
+
+
+def test_neighbours_api(client, demo_data):
+    from geodata.models import Parcel
+
+    parcel = Parcel.objects.get(beteckning="SUNDSVALL IDUN 6")
+    body = client.get(f"/api/v1/parcels/{parcel.objektidentitet}/neighbours").json()
+    assert body["parcel"] == "SUNDSVALL IDUN 6"
+    assert "SUNDSVALL IDUN 7" in [f["properties"]["beteckning"]
+                                  for f in body["touching"]["features"]]
+    assert body["across_road"]["features"] and body["roads"] == ["SUNDSVALL STENSTADEN 1:1"]
+    missing = client.get("/api/v1/parcels/00000000-0000-4000-8000-000000000000/neighbours")
+    assert missing.status_code == 404
+
+
+def test_openapi_document_lists_every_endpoint(client):
+    from django.urls import get_resolver
+
+    doc = client.get("/api/v1/openapi.json").json()
+    assert doc["openapi"].startswith("3.")
+    documented = set(doc["paths"])
+    served = {"/parcels/at", "/parcels/search", "/addresses/search", "/detail-report",
+              "/parcels/{objektidentitet}/neighbours"}
+    assert served == documented
+    assert get_resolver().resolve("/api/v1/parcels/search").url_name == "parcel-search"

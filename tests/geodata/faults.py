@@ -1,0 +1,111 @@
+"""A misbehaving server for the failures a real OGC server cannot be made to produce.
+
+Requests to ``/<fault>/lovkarta...`` get the fault; ``/flaky-<n>/...`` fails ``n`` times
+with 503 (or 429 for ``/busy-<n>/``) and then forwards to the real MapServer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0"
+  xmlns:gml="http://www.opengis.net/gml/3.2" xmlns:ms="http://mapserver.gis.umn.edu/mapserver">
+<wfs:member><ms:x gml:id="x.1"><ms:etikett>&xxe;</ms:etikett></ms:x></wfs:member>
+</wfs:FeatureCollection>"""
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+<!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">]>
+<wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0">&lol5;</wfs:FeatureCollection>"""
+
+EXCEPTION_REPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
+<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1" version="2.0.0">
+  <ows:Exception exceptionCode="OperationProcessingFailed" locator="typenames">
+    <ows:ExceptionText>Database connection lost</ows:ExceptionText>
+  </ows:Exception>
+</ows:ExceptionReport>"""
+
+
+class FaultServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # clients that time out hang up on us: that is the point of some faults
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(("127.0.0.1", 0), FaultHandler)
+        self.upstream = upstream.rsplit("/lovkarta", 1)[0]
+        self.hits: Counter[str] = Counter()
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class FaultHandler(BaseHTTPRequestHandler):
+    server: FaultServer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes, content_type: str = "text/xml",
+              headers: dict[str, str] | None = None, length: int | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802
+        fault, _, rest = self.path.lstrip("/").partition("/")
+        self.server.hits[fault] += 1
+        if fault == "slow":
+            time.sleep(3)
+            self._send(200, b"<late/>")
+        elif fault == "exception":
+            self._send(200, EXCEPTION_REPORT)
+        elif fault == "xxe":
+            self._send(200, XXE)
+        elif fault == "bomb":
+            self._send(200, BILLION_LAUGHS)
+        elif fault == "truncated":
+            self._send(200, b"<?xml version='1.0'?><wfs:FeatureCollection", length=5000)
+            self.close_connection = True
+        elif fault == "huge":
+            self._send(200, b"<x>" + b" " * 2_000_000 + b"</x>")
+        elif fault == "redirect":
+            self.send_response(302)
+            self.send_header("Location", "http://127.0.0.2:9/lovkarta")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif fault == "nextlink":
+            # A collection page whose next link leads to a host nobody registered.
+            body = (b'{"type": "FeatureCollection", "features": [], "links": [{"rel": "next",'
+                    b' "href": "http://127.0.0.2:9/steal?f=json"}]}')
+            if "/items" in rest:
+                self._send(200, body, "application/geo+json")
+            else:
+                self._send(200, b'{"id": "x", "crs": []}', "application/json")
+        elif fault.startswith(("flaky-", "busy-")):
+            kind, count = fault.split("-")
+            if self.server.hits[fault] <= int(count):
+                status = 503 if kind == "flaky" else 429
+                self._send(status, b"try later", "text/plain", {"Retry-After": "0"})
+                return
+            upstream = requests.get(f"{self.server.upstream}/{rest}", timeout=30)
+            self._send(upstream.status_code, upstream.content,
+                       upstream.headers.get("Content-Type", "text/xml"))
+        else:
+            self._send(404, b"no such fault", "text/plain")

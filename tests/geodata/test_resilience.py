@@ -1,0 +1,110 @@
+"""Every failure of a source gives a clear error and leaves the last good data in place."""
+
+from __future__ import annotations
+
+import pytest
+
+from geodata.errors import SourceResponseError, SourceUnavailable
+from geodata.models import Parcel, Source, SyncRun
+from geodata.sources.base import SourceSpec
+from geodata.sources.http import HTTPPolicy, SourceHTTP
+from geodata.sync import source_sync
+from tests.geodata.faults import FaultServer
+from tests.geodata.test_sync import ABBOTEN_BBOX
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def faults(ogc_server):
+    server = FaultServer(ogc_server)
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def quick(settings):
+    settings.LOVKARTA_SOURCE_READ_TIMEOUT = 1.0
+    settings.LOVKARTA_SOURCE_RETRIES = 2
+    settings.LOVKARTA_SOURCE_BACKOFF = 0.01
+    settings.LOVKARTA_SOURCE_MAX_BYTES = 1024 * 1024
+    return settings
+
+
+@pytest.fixture
+def good(municipality, ogc_server, quick):
+    """A source synced once from the real server: the last good data."""
+    source = Source.objects.create(
+        name="resilient", protocol="wfs", version="2.0.0", url=ogc_server,
+        layer="registerenhetsomradesytor", crs="EPSG:3006", holds="parcels",
+        municipality=municipality)
+    source_sync(source, bbox=ABBOTEN_BBOX)
+    assert Parcel.objects.filter(source=source).count() == 9
+    return source
+
+
+def sync_through(source, faults, fault, protocol="wfs"):
+    source.url = f"{faults.url}/{fault}/lovkarta" + ("/ogcapi" if protocol != "wfs" else "")
+    source.protocol = protocol
+    source.save()
+    return source_sync(source, bbox=ABBOTEN_BBOX)
+
+
+@pytest.mark.parametrize("fault,error,message", [
+    ("slow", SourceUnavailable, "no answer in time"),
+    ("flaky-9", SourceUnavailable, "HTTP 503"),
+    ("busy-9", SourceUnavailable, "HTTP 429"),
+    ("exception", SourceResponseError, "Database connection lost"),
+    ("truncated", SourceResponseError, "truncated"),
+    ("xxe", SourceResponseError, "document type declaration is refused"),
+    ("bomb", SourceResponseError, "document type declaration is refused"),
+    ("huge", SourceResponseError, "larger than the 1 MB cap"),
+    ("redirect", SourceResponseError, "not the registered host"),
+])
+def test_failure_is_clear_and_keeps_the_cache(good, faults, fault, error, message):
+    before = sorted(Parcel.objects.filter(source=good).values_list("objektidentitet", "geom"))
+    with pytest.raises(error, match=message) as caught:
+        sync_through(good, faults, fault)
+    assert str(caught.value).startswith("resilient: ")  # names the source that failed
+    run = SyncRun.objects.filter(source=good).latest()
+    assert run.outcome == SyncRun.Outcome.FAILED and message in run.error
+    after = sorted(Parcel.objects.filter(source=good).values_list("objektidentitet", "geom"))
+    assert after == before
+    assert not Parcel.objects.filter(etikett__contains="root:").exists()
+
+
+@pytest.mark.parametrize("fault", ["flaky-2", "busy-2"])
+def test_transient_errors_are_retried(good, faults, fault):
+    run = sync_through(good, faults, fault)
+    assert run.outcome == SyncRun.Outcome.SUCCEEDED and run.fetched == 9
+    assert faults.hits[fault] == 3
+
+
+def test_next_link_to_another_host_is_not_followed(good, faults):
+    with pytest.raises(SourceResponseError, match="not the registered host"):
+        sync_through(good, faults, "nextlink", protocol="ogcapi-features")
+
+
+def test_unregistered_url_is_refused():
+    http = SourceHTTP("kommunen", "https://gis.example.se/wfs", HTTPPolicy())
+    with pytest.raises(SourceResponseError, match="refused to fetch http://127.0.0.1"):
+        http.get("http://127.0.0.1:8081/lovkarta")
+
+
+def test_circuit_opens_after_repeated_failures(good, faults):
+    for _ in range(3):
+        with pytest.raises(SourceUnavailable):
+            sync_through(good, faults, "flaky-99")
+    hits = faults.hits["flaky-99"]
+    good.refresh_from_db()
+    assert good.consecutive_failures == 3 and good.circuit_open_until is not None
+    with pytest.raises(SourceUnavailable, match="skipped after 3 failures"):
+        source_sync(good)
+    assert faults.hits["flaky-99"] == hits  # the source was left alone
+    good.refresh_from_db()
+    assert good.consecutive_failures == 3  # a skipped run is not a new failure
+
+
+def test_adapter_spec_needs_no_database():
+    spec = SourceSpec(name="x", protocol="wfs", url="http://127.0.0.1:1/x", layer="y")
+    assert spec.crs == "EPSG:3006"
