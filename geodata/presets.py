@@ -140,7 +140,7 @@ def parcel_fields(properties: dict[str, Any], preset: str,
     for required in ("objektidentitet", "kommunkod", "trakt", "enhet"):
         if v.get(required) in (None, ""):
             raise MappingError(f"missing {PRESETS['parcels'][preset][required]}")
-    out = {
+    out: dict[str, Any] = {
         "objektidentitet": as_uuid(v["objektidentitet"]),
         "registerenhetsreferens": as_uuid(v.get("registerenhetsreferens")
                                           or v["objektidentitet"]),
@@ -195,7 +195,7 @@ def address_fields(properties: dict[str, Any], preset: str,
     v = _mapped(properties, "addresses", preset)
     if not v.get("adress"):
         raise MappingError("missing adress")
-    out = {k: _text(v.get(k)) for k in ADDRESS_FIELDS if k not in (
+    out: dict[str, Any] = {k: _text(v.get(k)) for k in ADDRESS_FIELDS if k not in (
         "objektidentitet", "registerenhetsreferens")}
     out["objektidentitet"] = as_uuid(v.get("objektidentitet"), "adress")
     out["kommunkod"] = out["kommunkod"] or (context or {}).get("kommunkod", "")
@@ -224,7 +224,8 @@ def plan_fields(properties: dict[str, Any], preset: str,
     if not v.get("beteckning"):
         raise MappingError(f"missing {PRESETS['plans'][preset]['beteckning']}")
     return {"objektidentitet": as_uuid(v.get("objektidentitet") or v["beteckning"], "plan"),
-            "kommun": _text(v.get("kommun")) or (context or {}).get("kommunkod", ""), "beteckning": _text(v["beteckning"]),
+            "kommun": _text(v.get("kommun")) or (context or {}).get("kommunkod", ""),
+            "beteckning": _text(v["beteckning"]),
             "namn": _text(v.get("namn")), "syfte": _text(v.get("syfte")),
             "status": _text(v.get("status")).lower() or ("laga kraft" if preset == "legacy"
                                                          else ""),

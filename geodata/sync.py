@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from geodata.errors import CRSMismatch, GeodataError, SourceUnavailable
 from geodata.kinds import Kind, kind_for
-from geodata.models import CachedFeature, Source, SyncRun
+from geodata.models import Source, SyncRun
 from geodata.presets import MappingError
 from geodata.sources.base import SourceSpec, client_for
 from geodata.sources.geometry import GeometryRejected
@@ -177,7 +177,7 @@ def _fetch(source: Source, kind: Kind, bbox: tuple[float, float, float, float] |
     return out
 
 
-def _apply(model: type[CachedFeature], source: Source, rows: dict[uuid.UUID, dict[str, Any]],
+def _apply(model: Any, source: Source, rows: dict[uuid.UUID, dict[str, Any]],
            full: bool, counts: Counts) -> None:
     now = timezone.now()
     existing = dict(model.objects.filter(source=source).values_list(
