@@ -146,7 +146,17 @@ LOVKARTA_SOURCE_BACKOFF = env.float("LOVKARTA_SOURCE_BACKOFF", default=0.5)
 # Background work: Celery on Redis when REDIS_URL is set, inline otherwise.
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "Europe/Stockholm"
+# Each source has its own schedule (Source.schedule_minutes); beat asks every minute
+# which sources are due.
+CELERY_BEAT_SCHEDULE = {
+    "geodata-sync-due-sources": {"task": "geodata.sync_due_sources", "schedule": 60.0},
+}
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND",
                         default="django.core.mail.backends.console.EmailBackend")

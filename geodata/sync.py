@@ -20,6 +20,7 @@ from geodata.kinds import Kind, kind_for
 from geodata.models import Source, SyncRun
 from geodata.presets import MappingError
 from geodata.sources.base import SourceSpec, client_for
+from geodata.sources.credentials import credentials_from_env
 from geodata.sources.geometry import GeometryRejected
 from geodata.sources.http import HTTPPolicy
 from geodata.sources.records import FeatureRecord, Rejected
@@ -46,7 +47,9 @@ def source_spec(source: Source) -> SourceSpec:
     """Return the adapter's view of a registered source."""
     return SourceSpec(name=source.name, protocol=source.protocol, url=source.url,
                       layer=source.layer, crs=source.crs, version=source.version,
-                      page_size=source.page_size)
+                      page_size=source.page_size,
+                      credentials=credentials_from_env(source.name, source.auth,
+                                                       source.credentials_env))
 
 
 def http_policy() -> HTTPPolicy:

@@ -10,6 +10,9 @@ DEB_PACKAGES=(
   nodejs npm chromium gettext
 )
 [ "${WITH_POSTGIS:-0}" = 1 ] && DEB_PACKAGES+=(postgresql-15-postgis-3)
+if [ "${WITH_REDIS:-0}" = 1 ] && ! command -v redis-server >/dev/null; then
+  DEB_PACKAGES+=(redis-server)
+fi
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

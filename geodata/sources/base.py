@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from geodata.errors import UnsupportedSource
+from geodata.sources.credentials import Credentials
 from geodata.sources.http import HTTPPolicy, SourceHTTP
 from geodata.sources.records import Page
 
@@ -22,6 +23,7 @@ class SourceSpec:
     version: str = ""
     page_size: int = 1000
     id_field: str = "objektidentitet"
+    credentials: Credentials | None = None
 
 
 class SourceClient:
@@ -37,7 +39,7 @@ class SourceClient:
         self.page_size = spec.page_size
         self.id_field = spec.id_field
         self.sort_key = spec.id_field
-        self.http = SourceHTTP(spec.name, spec.url, policy)
+        self.http = SourceHTTP(spec.name, spec.url, policy, spec.credentials)
 
     def pages(self, bbox: tuple[float, float, float, float] | None = None) -> Iterator[Page]:
         """Yield every feature of the layer, a page at a time."""

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import requests
 
 from geodata.errors import SourceResponseError, SourceUnavailable
+from geodata.sources.credentials import Credentials
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +38,14 @@ class SourceHTTP:
     """Fetch URLs of one registered source, within its policy."""
 
     def __init__(self, source_name: str, base_url: str, policy: HTTPPolicy | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 credentials: Credentials | None = None) -> None:
         self.source_name = source_name
         self.base_url = base_url
         self.policy = policy or HTTPPolicy()
+        self.credentials = credentials or Credentials(source_name)
         self.session = requests.Session()
+        self.session.trust_env = False  # no proxies or .netrc from the environment
         self.session.headers.update({"User-Agent": "Lovkarta/0.1 (+geodata)"})
-        if headers:
-            self.session.headers.update(headers)
         self.started = time.monotonic()
         self.bytes_read = 0
 
@@ -73,6 +74,10 @@ class SourceHTTP:
                 status = None
                 retry_after = ""
             else:
+                if response.status_code in (401, 403):
+                    raise SourceUnavailable(
+                        self.source_name, f"HTTP {response.status_code}: the source refused "
+                        "our credentials (check its environment variables)")
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 failure = SourceUnavailable(
@@ -97,10 +102,12 @@ class SourceHTTP:
 
     def _get_once(self, url: str, params: dict[str, str] | None, accept: str | None,
                   remaining: float) -> requests.Response:
-        headers = {"Accept": accept} if accept else {}
         timeout = (self.policy.connect_timeout, min(self.policy.read_timeout, remaining))
+        headers = {"Accept": accept} if accept else {}
+        headers.update(self.credentials.headers(timeout))
         response = self.session.get(url, params=params, headers=headers, timeout=timeout,
-                                    stream=True, allow_redirects=False)
+                                    stream=True, allow_redirects=False,
+                                    auth=self.credentials.auth())
         if response.is_redirect:
             location = response.headers.get("Location", "")
             response.close()

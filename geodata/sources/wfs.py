@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from lxml import etree
 
@@ -27,6 +28,10 @@ log = logging.getLogger(__name__)
 class WFSClient(SourceClient):
     """Read one feature type from a WFS, page by page."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.version = self.version or "2.0.0"
+
     def _srs_name(self) -> str:
         srid = srid_of(self.crs)
         if self.version.startswith("2"):
@@ -37,7 +42,7 @@ class WFSClient(SourceClient):
 
     def pages(self, bbox: tuple[float, float, float, float] | None = None) -> Iterator[Page]:
         """Yield pages until the server has no more; every feature exactly once."""
-        version = self.version or "2.0.0"
+        version = self.version
         is2 = version.startswith("2")
         srs_name = self._srs_name()
         params = {

@@ -6,6 +6,7 @@ with 503 (or 429 for ``/busy-<n>/``) and then forwards to the real MapServer.
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections import Counter
@@ -68,9 +69,34 @@ class FaultHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _forward(self, rest: str) -> None:
+        upstream = requests.get(f"{self.server.upstream}/{rest}", timeout=30)
+        self._send(upstream.status_code, upstream.content,
+                   upstream.headers.get("Content-Type", "text/xml"))
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        form = self.rfile.read(length).decode()
+        expected = "Basic " + base64.b64encode(b"klient:hemlig").decode()
+        if self.path == "/token" and self.headers.get("Authorization") == expected and (
+                "grant_type=client_credentials" in form):
+            self.server.hits["token"] += 1
+            self._send(200, b'{"access_token": "tok-123", "expires_in": 3600}',
+                       "application/json")
+        else:
+            self._send(401, b'{"error": "invalid_client"}', "application/json")
+
     def do_GET(self) -> None:  # noqa: N802
         fault, _, rest = self.path.lstrip("/").partition("/")
         self.server.hits[fault] += 1
+        required = {"bearer": "Bearer tok-123",
+                    "basic": "Basic " + base64.b64encode(b"anna:losen-123").decode()}
+        if fault in required:
+            if self.headers.get("Authorization") != required[fault]:
+                self._send(401, b"who are you?", "text/plain")
+                return
+            self._forward(rest)
+            return
         if fault == "slow":
             time.sleep(3)
             self._send(200, b"<late/>")
@@ -104,8 +130,6 @@ class FaultHandler(BaseHTTPRequestHandler):
                 status = 503 if kind == "flaky" else 429
                 self._send(status, b"try later", "text/plain", {"Retry-After": "0"})
                 return
-            upstream = requests.get(f"{self.server.upstream}/{rest}", timeout=30)
-            self._send(upstream.status_code, upstream.content,
-                       upstream.headers.get("Content-Type", "text/xml"))
+            self._forward(rest)
         else:
             self._send(404, b"no such fault", "text/plain")

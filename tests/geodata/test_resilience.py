@@ -108,3 +108,37 @@ def test_circuit_opens_after_repeated_failures(good, faults):
 def test_adapter_spec_needs_no_database():
     spec = SourceSpec(name="x", protocol="wfs", url="http://127.0.0.1:1/x", layer="y")
     assert spec.crs == "EPSG:3006"
+
+
+def test_oauth2_client_credentials_from_the_environment(good, faults, monkeypatch):
+    monkeypatch.setenv("LM_CLIENT_ID", "klient")
+    monkeypatch.setenv("LM_CLIENT_SECRET", "hemlig")
+    monkeypatch.setenv("LM_TOKEN_URL", f"{faults.url}/token")
+    good.auth, good.credentials_env = "oauth2", "LM"
+    run = sync_through(good, faults, "bearer")
+    assert run.outcome == SyncRun.Outcome.SUCCEEDED and run.fetched == 9
+    assert faults.hits["token"] >= 1
+    monkeypatch.setenv("LM_CLIENT_SECRET", "fel")
+    with pytest.raises(SourceUnavailable, match="refused the client credentials") as caught:
+        sync_through(good, faults, "bearer")
+    assert "fel" not in str(caught.value)
+
+
+def test_basic_auth_and_refused_credentials(good, faults, monkeypatch):
+    monkeypatch.setenv("KOMMUN_USER", "anna")
+    monkeypatch.setenv("KOMMUN_PASSWORD", "losen-123")
+    good.auth, good.credentials_env = "basic", "KOMMUN"
+    assert sync_through(good, faults, "basic").fetched == 9
+    monkeypatch.setenv("KOMMUN_PASSWORD", "gissat")
+    with pytest.raises(SourceUnavailable, match="HTTP 401: the source refused our credentials"):
+        sync_through(good, faults, "basic")
+
+
+def test_half_configured_credentials_fail_loudly(good, faults, monkeypatch):
+    monkeypatch.delenv("HALV_CLIENT_SECRET", raising=False)
+    monkeypatch.setenv("HALV_CLIENT_ID", "x")
+    good.auth, good.credentials_env = "oauth2", "HALV"
+    from geodata.errors import UnsupportedSource
+
+    with pytest.raises(UnsupportedSource, match="HALV_CLIENT_SECRET, HALV_TOKEN_URL not set"):
+        sync_through(good, faults, "bearer")

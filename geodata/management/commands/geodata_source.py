@@ -10,7 +10,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from geodata.crs import parse_crs
 from geodata.errors import CRSMismatch
 from geodata.models import Municipality, Source
-from geodata.presets import PRESETS
+from geodata.errors import UnsupportedSource
+from geodata.presets import PRESET_NAMES, PRESETS
+from geodata.sources.credentials import AUTH_KINDS, credentials_from_env
 
 
 class Command(BaseCommand):
@@ -26,9 +28,15 @@ class Command(BaseCommand):
         add.add_argument("--crs", default="EPSG:3006")
         add.add_argument("--holds", required=True, choices=Source.Holds.values)
         add.add_argument("--municipality", help="kommunkod, e.g. 2281")
-        add.add_argument("--preset", default="lantmateriet", choices=sorted(PRESETS))
+        add.add_argument("--preset", default="lantmateriet", choices=PRESET_NAMES)
         add.add_argument("--version", dest="protocol_version", default="")
         add.add_argument("--page-size", type=int, default=1000)
+        add.add_argument("--auth", default="none", choices=AUTH_KINDS)
+        add.add_argument("--credentials-env", default="",
+                         help="prefix of the environment variables holding the credentials")
+        add.add_argument("--schedule-minutes", type=int, default=None,
+                         help="sync in the background every N minutes")
+        add.add_argument("--disabled", action="store_true")
         sub.add_parser("list", help="list the sources")
         remove = sub.add_parser("remove", help="remove a source and its cached features")
         remove.add_argument("name")
@@ -41,6 +49,15 @@ class Command(BaseCommand):
             parse_crs(o["crs"])
         except CRSMismatch as exc:
             raise CommandError(str(exc)) from exc
+        if o["holds"] != Source.Holds.BACKGROUND and o["preset"] not in PRESETS.get(
+                o["holds"], {}):
+            raise CommandError(f"preset {o['preset']!r} does not fit a source of "
+                               f"{o['holds']} (try: {', '.join(PRESETS[o['holds']])})")
+        if o["auth"] != "none":
+            try:
+                credentials_from_env(o["name"], o["auth"], o["credentials_env"])
+            except UnsupportedSource as exc:
+                raise CommandError(str(exc)) from exc
         municipality = None
         if o["municipality"]:
             try:
@@ -52,7 +69,10 @@ class Command(BaseCommand):
         for field, value in (("protocol", o["protocol"]), ("url", o["url"]),
                              ("layer", o["layer"]), ("crs", o["crs"]), ("holds", o["holds"]),
                              ("municipality", municipality), ("preset", o["preset"]),
-                             ("version", o["protocol_version"]), ("page_size", o["page_size"])):
+                             ("version", o["protocol_version"]), ("page_size", o["page_size"]),
+                             ("auth", o["auth"]), ("credentials_env", o["credentials_env"]),
+                             ("schedule_minutes", o["schedule_minutes"]),
+                             ("enabled", not o["disabled"])):
             setattr(source, field, value)
         try:
             source.full_clean()
@@ -66,7 +86,8 @@ class Command(BaseCommand):
     def _list(self, o: dict[str, Any]) -> None:
         for s in Source.objects.select_related("municipality"):
             self.stdout.write(f"{s.name}\t{s.protocol} {s.version}\t{s.holds}\t{s.url}\t"
-                              f"{s.layer}\t{s.crs}\t{s.municipality or '-'}")
+                              f"{s.layer}\t{s.crs}\t{s.preset}\t{s.auth}\t"
+                              f"{s.municipality or '-'}\t{'on' if s.enabled else 'off'}")
 
     def _remove(self, o: dict[str, Any]) -> None:
         deleted, _ = Source.objects.filter(name=o["name"]).delete()
