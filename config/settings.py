@@ -77,7 +77,9 @@ DATABASES = {
 _engine = DATABASES["default"]["ENGINE"]
 if _engine.endswith("spatialite"):
     SPATIALITE_LIBRARY_PATH = env.str("SPATIALITE_LIBRARY_PATH", default="mod_spatialite")
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # WAL: readers go on reading the last good data while a sync writes its transaction.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"})
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-lovkarta.sqlite3")}
 elif _engine.endswith("postgis"):
     # PostGIS cost estimates are high enough to trigger JIT on every spatial query,

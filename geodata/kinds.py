@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-
-import shapely
+from typing import Any
 
 from geodata.errors import UnsupportedSource
-from geodata.models import Address, Building, CachedFeature, Parcel, Plan, Regulation
+from geodata.models import Address, Building, Parcel, Plan, Regulation
 from geodata.presets import FIELD_MAPPERS, FieldMapper
-from geodata.sources.geometry import as_multipolygon, as_point
 
 
 @dataclass(frozen=True)
@@ -18,19 +15,19 @@ class Kind:
     """A kind of cached feature: its model, field mapper and geometry check."""
 
     holds: str
-    model: type[CachedFeature]
+    model: Any  # a concrete CachedFeature subclass
     fields: FieldMapper
-    geometry: Callable[[shapely.Geometry], tuple[shapely.Geometry, str]]
+    geometry: str  # "multipolygon" or "point", see sources.geometry.coerce_many
 
 
 KINDS: dict[str, Kind] = {
     holds: Kind(holds, model, FIELD_MAPPERS[holds], geometry)
     for holds, model, geometry in (
-        ("parcels", Parcel, as_multipolygon),
-        ("addresses", Address, as_point),
-        ("buildings", Building, as_multipolygon),
-        ("plans", Plan, as_multipolygon),
-        ("regulations", Regulation, as_multipolygon),
+        ("parcels", Parcel, "multipolygon"),
+        ("addresses", Address, "point"),
+        ("buildings", Building, "multipolygon"),
+        ("plans", Plan, "multipolygon"),
+        ("regulations", Regulation, "multipolygon"),
     )
 }
 

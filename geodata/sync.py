@@ -11,19 +11,19 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
 from django.utils import timezone
 
+from geodata.bulk import insert_rows, update_rows
 from geodata.errors import CRSMismatch, GeodataError, SourceUnavailable
 from geodata.kinds import Kind, kind_for
 from geodata.models import Source, SyncRun
-from geodata.presets import MappingError
+from geodata.presets import PRESETS, MappingError
 from geodata.sources.base import SourceSpec, client_for
 from geodata.sources.credentials import credentials_from_env
-from geodata.sources.geometry import GeometryRejected
+from geodata.sources.geometry import GeometryRejected, coerce_many
 from geodata.sources.http import HTTPPolicy
-from geodata.sources.records import FeatureRecord, Rejected
+from geodata.sources.records import Rejected
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,11 @@ class Counts:
 
 def source_spec(source: Source) -> SourceSpec:
     """Return the adapter's view of a registered source."""
+    mapping = PRESETS.get(source.holds, {}).get(source.preset, {})
     return SourceSpec(name=source.name, protocol=source.protocol, url=source.url,
                       layer=source.layer, crs=source.crs, version=source.version,
                       page_size=source.page_size,
+                      id_field=mapping.get("objektidentitet", "objektidentitet"),
                       credentials=credentials_from_env(source.name, source.auth,
                                                        source.credentials_env))
 
@@ -62,20 +64,6 @@ def http_policy() -> HTTPPolicy:
                       backoff=settings.LOVKARTA_SOURCE_BACKOFF)
 
 
-def _row(record: FeatureRecord, kind: Kind, preset: str,
-         context: dict[str, str]) -> dict[str, Any]:
-    values = kind.fields(record.properties, preset, context)
-    geom, repaired = kind.geometry(record.geometry)
-    wkb = geom.wkb
-    digest = hashlib.sha1(usedforsecurity=False)
-    digest.update(repr(sorted((k, str(v)) for k, v in values.items())).encode())
-    digest.update(wkb)
-    values["content_hash"] = digest.hexdigest()
-    values["geom"] = GEOSGeometry(memoryview(wkb), srid=settings.STORAGE_SRID)
-    values["_repaired"] = repaired
-    return values
-
-
 CIRCUIT_THRESHOLD = 3
 CIRCUIT_BASE = timedelta(minutes=5)
 CIRCUIT_MAX = timedelta(hours=6)
@@ -83,18 +71,60 @@ CIRCUIT_MAX = timedelta(hours=6)
 
 @dataclass
 class Fetched:
-    """Rows ready for the cache, and what was rejected or repaired on the way."""
+    """What was rejected or repaired on the way into the cache."""
 
-    rows: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
     rejected: list[Rejected] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+
+
+class Writer:
+    """Write pages of rows into a cache table; remove what vanished at the end."""
+
+    def __init__(self, model: Any, source: Source, full: bool, counts: Counts) -> None:
+        self.model, self.source, self.full, self.counts = model, source, full, counts
+        self.now = timezone.now()
+        self.existing = {oid: (pk, digest) for oid, pk, digest in model.objects.filter(
+            source=source).values_list("objektidentitet", "id", "content_hash")}
+        self.seen: set[uuid.UUID] = set()
+        self.columns: list[str] = []
+
+    def write(self, fields: list[str], rows: list[tuple[tuple[Any, ...], bytes, str]]) -> None:
+        """Insert new rows and update changed ones; rows are (values, WKB, hash)."""
+        self.columns = [*fields, "source", "synced_at", "content_hash", "geom"]
+        oid_at = fields.index("objektidentitet")
+        new, changed = [], []
+        for values, wkb, digest in rows:
+            oid = values[oid_at]
+            if oid in self.seen:
+                continue  # the same feature twice in one sync: keep the first
+            self.seen.add(oid)
+            old = self.existing.get(oid)
+            if old is None:
+                new.append((*values, self.source.pk, self.now, digest, wkb))
+            elif old[1] != digest:
+                changed.append((*values, self.source.pk, self.now, digest, wkb, old[0]))
+        if new:
+            self.counts.added += insert_rows(self.model, self.columns, new)
+        if changed:
+            update_rows(self.model, self.columns, changed)
+            self.counts.changed += len(changed)
+
+    def finish(self) -> None:
+        """Remove the features that the source no longer has (full syncs only)."""
+        if not self.full:
+            return
+        vanished = [oid for oid in self.existing if oid not in self.seen]
+        for start in range(0, len(vanished), BATCH):
+            self.model.objects.filter(
+                source=self.source, objektidentitet__in=vanished[start:start + BATCH]).delete()
+        self.counts.removed = len(vanished)
 
 
 def source_sync(source: Source, bbox: tuple[float, float, float, float] | None = None,
                 progress: Progress | None = None, force: bool = False) -> SyncRun:
     """Fetch a source's features and upsert them into the cache; record the run.
 
-    Readers see the old data or the new, never half: the swap is one transaction.
+     see the old data or the new, never half: the swap is one transaction.
     On failure the run is recorded, the cache keeps its last good data and the error is
     raised. After repeated failures the circuit opens and the source is left alone for
     a while (``force`` tries anyway).
@@ -108,9 +138,12 @@ def source_sync(source: Source, bbox: tuple[float, float, float, float] | None =
                 f"skipped after {source.consecutive_failures} failures in a row; next try "
                 f"after {timezone.localtime(source.circuit_open_until):%Y-%m-%d %H:%M}"))
         kind = kind_for(source.holds)
-        fetched = _fetch(source, kind, bbox, counts, progress)
+        # One transaction from the first page to the last: readers (and a failed sync)
+        # see the last good data until it commits.
         with transaction.atomic():
-            _apply(kind.model, source, fetched.rows, full=bbox is None, counts=counts)
+            writer = Writer(kind.model, source, full=bbox is None, counts=counts)
+            fetched = _fetch(source, kind, bbox, counts, progress, writer)
+            writer.finish()
     except Exception as exc:
         run.outcome = SyncRun.Outcome.FAILED
         run.error = str(exc) if isinstance(exc, GeodataError) else (
@@ -151,58 +184,42 @@ def _finish(run: SyncRun, counts: Counts) -> None:
 
 
 def _fetch(source: Source, kind: Kind, bbox: tuple[float, float, float, float] | None,
-           counts: Counts, progress: Progress | None) -> Fetched:
+           counts: Counts, progress: Progress | None, writer: Writer) -> Fetched:
     client = client_for(source_spec(source), http_policy())
     out = Fetched()
     context = {"kommunkod": source.municipality.kommunkod,
                "kommunnamn": source.municipality.name} if source.municipality else {}
+    fields: list[str] = []
     for page in client.pages(bbox):
         out.rejected.extend(page.rejected)
         misplaced = sum("outside Sweden" in r.reason for r in page.rejected)
         if misplaced and misplaced * 2 > len(page.records) + len(page.rejected):
             raise CRSMismatch(f"{source.name}: {misplaced} features of a page lie outside "
                               f"Sweden; check the source's CRS ({source.crs}) and axis order")
-        for record in page.records:
+        rows = []
+        geometries = coerce_many([r.geometry for r in page.records], kind.geometry)
+        for record, geometry in zip(page.records, geometries, strict=True):
             try:
-                row = _row(record, kind, source.preset, context)
+                if isinstance(geometry, GeometryRejected):
+                    raise geometry
+                values = kind.fields(record.properties, source.preset, context)
             except (MappingError, GeometryRejected) as exc:
                 out.rejected.append(Rejected(record.id, str(exc)))
                 continue
-            repair = row.pop("_repaired")
+            wkb, repair = geometry
+            fields = fields or list(values)
             if repair:
                 out.repaired.append(f"{record.id}: {repair}")
-            out.rows[row["objektidentitet"]] = row
+            row = tuple(values[f] for f in fields)
+            # What changed is decided by the mapped values and the geometry.
+            digest = hashlib.sha1(repr(row).encode(), usedforsecurity=False)
+            digest.update(wkb)
+            rows.append((row, wkb, digest.hexdigest()))
+        if rows:
+            writer.write(fields, rows)
         counts.fetched += len(page.records) + len(page.rejected)
         if progress:
             progress(counts.fetched, page.matched)
     counts.rejected = len(out.rejected)
     counts.repaired = len(out.repaired)
     return out
-
-
-def _apply(model: Any, source: Source, rows: dict[uuid.UUID, dict[str, Any]],
-           full: bool, counts: Counts) -> None:
-    now = timezone.now()
-    existing = dict(model.objects.filter(source=source).values_list(
-        "objektidentitet", "content_hash"))
-    new = [model(source=source, synced_at=now, **row) for oid, row in rows.items()
-           if oid not in existing]
-    model.objects.bulk_create(new, batch_size=BATCH)
-    counts.added = len(new)
-    changed_ids = [oid for oid, row in rows.items()
-                   if oid in existing and existing[oid] != row["content_hash"]]
-    if changed_ids:
-        by_oid = dict(model.objects.filter(
-            source=source, objektidentitet__in=changed_ids).values_list(
-            "objektidentitet", "id"))
-        updates = [model(id=by_oid[oid], source=source, synced_at=now, **rows[oid])
-                   for oid in changed_ids]
-        fields = [f for f in rows[changed_ids[0]] if f != "objektidentitet"] + ["synced_at"]
-        model.objects.bulk_update(updates, fields, batch_size=BATCH)
-    counts.changed = len(changed_ids)
-    if full:
-        vanished = [oid for oid in existing if oid not in rows]
-        for start in range(0, len(vanished), BATCH):
-            model.objects.filter(source=source,
-                                 objektidentitet__in=vanished[start:start + BATCH]).delete()
-        counts.removed = len(vanished)

@@ -34,14 +34,15 @@ def sync_source(source_id: int, bbox: list[float] | None = None) -> dict[str, An
 
 def sources_due(now: datetime) -> list[Source]:
     """Return the enabled sources whose schedule says they should sync now."""
-    due = []
+    due: list[Source] = []
     sources = (Source.objects.filter(enabled=True, schedule_minutes__isnull=False)
                .annotate(last_start=Max("runs__started_at")))
     for source in sources:
         if source.circuit_open_until and source.circuit_open_until > now:
             continue
         last = source.last_start  # type: ignore[attr-defined]
-        if last is None or (now - last).total_seconds() >= 60 * source.schedule_minutes:
+        minutes = source.schedule_minutes or 0
+        if last is None or (now - last).total_seconds() >= 60 * minutes:
             due.append(source)
     return due
 

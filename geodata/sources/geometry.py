@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import shapely
 from shapely.geometry import MultiPoint, MultiPolygon, Point, Polygon
 
@@ -16,22 +17,28 @@ class GeometryRejected(ValueError):
 SWEDEN_3006 = (180_000.0, 6_050_000.0, 1_000_000.0, 7_800_000.0)
 
 
-def normalise(geom: shapely.Geometry, srid: int, swap: bool) -> shapely.Geometry:
-    """Put axes in x/y order, transform to the storage CRS and check it lies in Sweden.
+def normalise_many(geoms: list[shapely.Geometry], srid: int, swap: bool
+                   ) -> list[shapely.Geometry | GeometryRejected]:
+    """Normalise a page of geometries at once (one transform call, not one per feature).
 
-    A geometry outside Sweden almost always means swapped axes or a wrong CRS: it is
-    rejected with that reason rather than stored in the wrong place.
+    Returns, for each input, the normalised geometry or the reason it was rejected.
     """
+    if not geoms:
+        return []
+    array = np.asarray(geoms, dtype=object)
     if swap:
-        geom = swap_xy(geom)
-    geom = to_srid(geom, srid, STORAGE_SRID)
-    minx, miny, maxx, maxy = geom.bounds
+        array = swap_xy(array)
+    array = to_srid(array, srid, STORAGE_SRID)  # both work on arrays of geometries
+    bounds = shapely.bounds(array)
     x0, y0, x1, y1 = SWEDEN_3006
-    if not (x0 <= minx and maxx <= x1 and y0 <= miny and maxy <= y1):
-        raise GeometryRejected(
-            f"lies outside Sweden (E {minx:.0f}, N {miny:.0f} in EPSG:{STORAGE_SRID}): "
-            "are easting and northing swapped, or is the CRS wrong?")
-    return geom
+    inside = ((bounds[:, 0] >= x0) & (bounds[:, 2] <= x1) & (bounds[:, 1] >= y0)
+              & (bounds[:, 3] <= y1))
+    out: list[shapely.Geometry | GeometryRejected] = []
+    for geom, ok, b in zip(array, inside, bounds, strict=True):
+        out.append(geom if ok else GeometryRejected(
+            f"lies outside Sweden (E {b[0]:.0f}, N {b[1]:.0f} in EPSG:{STORAGE_SRID}): "
+            "are easting and northing swapped, or is the CRS wrong?"))
+    return out
 
 
 def as_multipolygon(geom: shapely.Geometry) -> tuple[MultiPolygon, str]:
@@ -39,6 +46,10 @@ def as_multipolygon(geom: shapely.Geometry) -> tuple[MultiPolygon, str]:
     if geom is None or geom.is_empty:
         raise GeometryRejected("empty geometry")
     repaired = ""
+    if isinstance(geom, Polygon) and geom.is_valid:
+        return MultiPolygon([geom]), ""
+    if isinstance(geom, MultiPolygon) and geom.is_valid:
+        return geom, ""
     if not geom.is_valid:
         repaired = f"made valid ({shapely.is_valid_reason(geom)})"
         geom = shapely.make_valid(geom)
@@ -60,3 +71,42 @@ def as_point(geom: shapely.Geometry) -> tuple[Point, str]:
     if not isinstance(geom, Point):
         raise GeometryRejected(f"not a point but a {geom.geom_type}")
     return geom, ""
+
+
+def coerce_many(geoms: list[shapely.Geometry], kind: str
+                ) -> list[tuple[bytes, str] | GeometryRejected]:
+    """Make a page of geometries the cache's type; return (WKB, repair note) or the reason.
+
+    ``kind`` is "multipolygon" or "point". Valid polygons, the common case, are converted
+    in one vectorised call; the rest go one by one through the careful functions.
+    """
+    if not geoms:
+        return []
+    array = np.asarray(geoms, dtype=object)
+    types = shapely.get_type_id(array)
+    out: list[tuple[bytes, str] | GeometryRejected | None] = [None] * len(array)
+    if kind == "multipolygon":
+        valid = shapely.is_valid(array)
+        polygons = np.flatnonzero(valid & (types == 3))
+        multis = np.flatnonzero(valid & (types == 6))
+        fast = np.concatenate([polygons, multis])
+        converted = np.empty(len(fast), dtype=object)
+        if len(polygons):
+            converted[:len(polygons)] = shapely.multipolygons(array[polygons][:, None])
+        converted[len(polygons):] = array[multis]
+        for i, wkb in zip(fast, shapely.to_wkb(converted, byte_order=1), strict=True):
+            out[i] = (wkb, "")
+        careful = as_multipolygon
+    else:
+        points = np.flatnonzero(types == 0)
+        for i, wkb in zip(points, shapely.to_wkb(array[points], byte_order=1), strict=True):
+            out[i] = (wkb, "")
+        careful = as_point  # type: ignore[assignment]
+    for i, done in enumerate(out):
+        if done is None:
+            try:
+                geom, repair = careful(array[i])
+                out[i] = (shapely.to_wkb(geom, byte_order=1), repair)
+            except GeometryRejected as exc:
+                out[i] = exc
+    return out  # type: ignore[return-value]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Iterator
+from typing import Any
 
+import numpy as np
 import shapely
 from lxml import etree
-from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry import MultiPolygon, Point, Polygon
 
 GML_NAMESPACES = ("http://www.opengis.net/gml/3.2", "http://www.opengis.net/gml")
+GML_TAG_NAMESPACES = tuple(f"{{{ns}}}" for ns in GML_NAMESPACES)
 OWS_NAMESPACES = ("http://www.opengis.net/ows/1.1", "http://www.opengis.net/ows",
                   "http://www.opengis.net/ogc")
 
@@ -50,47 +55,62 @@ def exception_text(root: etree._Element) -> str | None:
     return f"{code}: {' '.join(texts)}".strip(": ") or "exception report"
 
 
-def _gml(element: etree._Element, local: str) -> list[etree._Element]:
-    return [c for c in element.iter() if isinstance(c.tag, str)
-            and etree.QName(c).localname == local and etree.QName(c).namespace in GML_NAMESPACES]
+def _namespace(element: etree._Element) -> str:
+    tag = element.tag
+    return tag[:tag.index("}") + 1] if isinstance(tag, str) and tag.startswith("{") else ""
 
 
-def _ring(element: etree._Element) -> list[tuple[float, float]]:
-    pos_list = _gml(element, "posList")
-    if pos_list:
-        values = [float(v) for v in (pos_list[0].text or "").split()]
-        dim = int(pos_list[0].get("srsDimension") or 2)
-        return [(values[i], values[i + 1]) for i in range(0, len(values) - dim + 1, dim)]
-    coordinates = _gml(element, "coordinates")
-    if coordinates:
-        return [tuple(float(v) for v in pair.split(",")[:2])  # type: ignore[misc]
-                for pair in (coordinates[0].text or "").split()]
-    positions = _gml(element, "pos")
-    return [tuple(float(v) for v in (p.text or "").split()[:2]) for p in positions]  # type: ignore[misc]
+def _ring(ring: etree._Element, ns: str) -> np.ndarray | None:
+    """Return the x/y (as written) of a linear ring, or None for a curve ring."""
+    linear = ring.find(f"{ns}LinearRing")
+    if linear is None:
+        return None  # gml:Ring of curves: GDAL linearises those
+    pos_list = linear.find(f"{ns}posList")
+    if pos_list is not None:
+        dim = int(pos_list.get("srsDimension") or 2)
+        values = np.array((pos_list.text or "").split(), dtype=float)
+        return values.reshape(-1, dim)[:, :2]
+    coordinates = linear.find(f"{ns}coordinates")
+    if coordinates is not None:  # GML 2
+        return np.array([pair.split(",")[:2] for pair in (coordinates.text or "").split()],
+                        dtype=float)
+    return np.array([(p.text or "").split()[:2] for p in linear.findall(f"{ns}pos")],
+                    dtype=float)
 
 
-def _simple_polygon(element: etree._Element) -> Polygon | None:
+def _simple_polygon(element: etree._Element, ns: str) -> Polygon | None:
     """Read a gml:Polygon made of linear rings; None if it holds curves."""
-    if _gml(element, "Arc") or _gml(element, "Curve") or _gml(element, "Ring"):
+    exterior = element.find(f"{ns}exterior")
+    if exterior is None:
+        exterior = element.find(f"{ns}outerBoundaryIs")
+    if exterior is None:
         return None
-    exterior = _gml(element, "exterior") or _gml(element, "outerBoundaryIs")
-    if not exterior:
+    shell = _ring(exterior, ns)
+    holes = [_ring(h, ns) for h in (element.findall(f"{ns}interior")
+                                    + element.findall(f"{ns}innerBoundaryIs"))]
+    if shell is None or any(h is None for h in holes):
         return None
-    holes = _gml(element, "interior") + _gml(element, "innerBoundaryIs")
-    return Polygon(_ring(exterior[0]), [_ring(h) for h in holes])
+    return Polygon(shell, holes)
 
 
 def geometry_from_gml(element: etree._Element) -> shapely.Geometry:
     """Return a shapely geometry for a GML geometry element, axes as written."""
-    local = etree.QName(element).localname
-    if local == "Polygon":
-        polygon = _simple_polygon(element)
-        if polygon is not None:
-            return polygon
-    elif local in ("MultiSurface", "MultiPolygon"):
-        polygons = [_simple_polygon(p) for p in _gml(element, "Polygon")]
-        if polygons and all(p is not None for p in polygons):
-            return MultiPolygon(polygons)  # type: ignore[arg-type]
+    ns = _namespace(element)
+    local = element.tag[len(ns):]
+    if ns in GML_TAG_NAMESPACES:
+        if local == "Polygon":
+            polygon = _simple_polygon(element, ns)
+            if polygon is not None:
+                return polygon
+        elif local in ("MultiSurface", "MultiPolygon"):
+            polygons = [_simple_polygon(p, ns) for p in element.iter(f"{ns}Polygon")]
+            if polygons and all(p is not None for p in polygons):
+                return MultiPolygon(polygons)  # type: ignore[arg-type]
+        elif local == "Point":
+            pos = element.find(f"{ns}pos")
+            if pos is not None:
+                x, y = (float(v) for v in (pos.text or "").split()[:2])
+                return Point(x, y)
     # Curves (gml:Arc, gml:Ring, ...) and other types: let GDAL read and linearise them.
     from django.contrib.gis.gdal import OGRGeometry
     from django.contrib.gis.gdal.error import GDALException
@@ -127,20 +147,92 @@ def feature_parts(feature: etree._Element) -> tuple[str, dict[str, str], etree._
     """Split a feature element into its gml:id, simple properties and geometry element."""
     fid = ""
     for name, value in feature.attrib.items():
-        if etree.QName(name).localname in ("id", "fid"):
+        if name.endswith(("}id", "}fid")) or name in ("id", "fid"):
             fid = value
     properties: dict[str, str] = {}
     geometry = None
     for child in feature:
-        if not isinstance(child.tag, str):
+        tag = child.tag
+        if not isinstance(tag, str):
             continue
-        qname = etree.QName(child)
-        if qname.namespace in GML_NAMESPACES and qname.localname == "boundedBy":
+        local = tag[tag.index("}") + 1:] if tag.startswith("{") else tag
+        if local == "boundedBy" and tag.startswith(GML_TAG_NAMESPACES):
             continue
-        grandchildren = [g for g in child if isinstance(g.tag, str)]
-        if grandchildren:
-            if geometry is None and etree.QName(grandchildren[0]).namespace in GML_NAMESPACES:
-                geometry = grandchildren[0]
+        if len(child):
+            first = child[0]
+            if geometry is None and isinstance(first.tag, str) and first.tag.startswith(
+                    GML_TAG_NAMESPACES):
+                geometry = first
             continue
-        properties[qname.localname] = (child.text or "").strip()
+        properties[local] = (child.text or "").strip()
     return fid, properties, geometry
+
+
+_SCHEMA_LOCATION = re.compile(rb'\sxsi:schemaLocation="[^"]*"')
+_NUMBER_MATCHED = re.compile(rb'numberMatched="(\d+)"')
+
+
+def sniff(content: bytes) -> tuple[str, int | None]:
+    """Return the root element's local name and numberMatched, from the first bytes."""
+    if b"<!DOCTYPE" in content[:4096]:
+        raise GMLError("XML with a document type declaration is refused")
+    head = content[:4096]
+    match = re.search(rb"<(?!\?|!)(?:[\w.-]+:)?([\w.-]+)", head)
+    matched = _NUMBER_MATCHED.search(head)
+    return (match.group(1).decode() if match else ""), (
+        int(matched.group(1)) if matched else None)
+
+
+def read_features_fast(content: bytes) -> tuple[list[str], list[dict[str, Any]],
+                                               list[shapely.Geometry]] | None:
+    """Read a GML feature collection with GDAL (C speed); None if it cannot.
+
+    Coordinates are returned as written (SWAP_COORDINATES=NO): axis order is decided by
+    the caller, through geodata.crs. Schemas are never fetched: the schemaLocation is
+    removed first and GDAL is told not to download WFS schemas. Anything GDAL reads
+    differently from us (curves, no geometry) sends the caller to the careful path.
+    """
+    from pyogrio.errors import DataSourceError, DataLayerError
+    from pyogrio.raw import read
+
+    head, rest = content[:8192], content[8192:]
+    content = _SCHEMA_LOCATION.sub(b"", head, count=1) + rest
+    try:
+        with _gdal_options({"GML_DOWNLOAD_WFS_SCHEMA": "NO", "GML_SKIP_RESOLVE_ELEMS": "ALL",
+                            "GDAL_HTTP_TIMEOUT": "1", "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": "none"}):
+            meta, _fids, geoms, fields = read(io.BytesIO(content), SWAP_COORDINATES="NO")
+    except (DataSourceError, DataLayerError, RuntimeError, ValueError, IndexError):
+        return None  # an empty page, or something only the careful path can read
+    names = list(meta["fields"])
+    if geoms is None or "gml_id" not in names:
+        return None
+    try:
+        shapes = list(shapely.from_wkb(geoms))
+    except shapely.errors.GEOSException:
+        return None  # curve geometries: the careful path linearises them
+    if any(g is None for g in shapes):
+        return None
+    columns = [list(column) for column in fields]
+    gml_ids = columns[names.index("gml_id")]
+    keep = [i for i, name in enumerate(names) if name != "gml_id"]
+    properties = [{names[i]: ("" if columns[i][row] is None else str(columns[i][row]))
+                   for i in keep} for row in range(len(gml_ids))]
+    return [str(g) for g in gml_ids], properties, shapes
+
+
+class _gdal_options:  # noqa: N801 (used as a context manager)
+    """Set GDAL config options for a block and restore them after."""
+
+    def __init__(self, options: dict[str, str]) -> None:
+        self.options = options
+
+    def __enter__(self) -> None:
+        from pyogrio import get_gdal_config_option, set_gdal_config_options
+
+        self.saved = {k: get_gdal_config_option(k) for k in self.options}
+        set_gdal_config_options(self.options)
+
+    def __exit__(self, *exc: object) -> None:
+        from pyogrio import set_gdal_config_options
+
+        set_gdal_config_options(self.saved)

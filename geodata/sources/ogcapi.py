@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import shapely.geometry
 
-from geodata.crs import northing_first, parse_crs, srid_of
+from geodata.crs import WEB_SRID, northing_first, parse_crs, point_to_srid, srid_of
 from geodata.errors import CRSMismatch, SourceResponseError
 from geodata.sources.base import SourceClient
-from geodata.sources.geometry import GeometryRejected, normalise
+from geodata.sources.geometry import GeometryRejected, normalise_many
 from geodata.sources.records import FeatureRecord, Page, Rejected
 
 GEOJSON = "application/geo+json, application/json;q=0.9"
@@ -70,30 +71,46 @@ class OGCAPIFeaturesClient(SourceClient):
         if asked:
             params["crs"] = asked
         if bbox:
-            params["bbox"] = ",".join(f"{v:.3f}" for v in bbox)
-            params["bbox-crs"] = epsg_uri(srid_of(self.crs))
-        url = f"{self.collection_url}/items"
+            if asked:  # Part 2: the server takes our CRS for the box too
+                params["bbox"] = ",".join(f"{v:.3f}" for v in bbox)
+                params["bbox-crs"] = epsg_uri(srid_of(self.crs))
+            else:  # Part 1: the box is in CRS84
+                srid = srid_of(self.crs)
+                corners = [point_to_srid(x, y, srid, WEB_SRID)
+                           for x in (bbox[0], bbox[2]) for y in (bbox[1], bbox[3])]
+                lons, lats = [c[0] for c in corners], [c[1] for c in corners]
+                params["bbox"] = f"{min(lons):.8f},{min(lats):.8f},{max(lons):.8f},{max(lats):.8f}"
         seen: set[str] = set()
-        while url:
-            body, headers = self._json(url, params, accept=GEOJSON)
-            content_crs = (headers.get("Content-Crs") or headers.get("content-crs") or "")
-            wire = content_crs.strip("<> ") or asked or CRS84_URI
-            if asked and wire != asked:
-                raise CRSMismatch(f"{self.name}: asked for {asked}, the server sent {wire}")
-            yield self._page(body, wire, seen)
-            url = next((link["href"] for link in body.get("links", [])
-                        if link.get("rel") == "next"), "")
-            params = None  # the next link carries every parameter
-            if url:
-                self.http._check_host(url)  # noqa: SLF001
+
+        def fetch(url: str, query: dict[str, str] | None) -> tuple[dict[str, Any], dict[str, str]]:
+            return self._json(url, query, accept=GEOJSON)
+
+        # The next page is fetched while this one is read.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="oapif-page") as pool:
+            pending = pool.submit(fetch, f"{self.collection_url}/items", params)
+            while pending is not None:
+                body, headers = pending.result()
+                url = next((link["href"] for link in body.get("links", [])
+                            if link.get("rel") == "next"), "")
+                pending = None
+                if url:
+                    self.http._check_host(url)  # noqa: SLF001
+                if url and body.get("features"):  # an empty page ends paging
+                    # The next link carries every parameter.
+                    pending = pool.submit(fetch, url, None)
+                content_crs = (headers.get("Content-Crs") or headers.get("content-crs") or "")
+                wire = content_crs.strip("<> ") or asked or CRS84_URI
+                if asked and wire != asked:
+                    raise CRSMismatch(f"{self.name}: asked for {asked}, the server sent {wire}")
+                yield self._page(body, wire, seen)
 
     def _page(self, body: dict[str, Any], wire_crs: str, seen: set[str]) -> Page:
         if body.get("type") != "FeatureCollection":
             raise SourceResponseError(self.name, "expected a GeoJSON FeatureCollection")
         srid = srid_of(wire_crs)
         swap = northing_first(wire_crs)
-        records: list[FeatureRecord] = []
         rejected: list[Rejected] = []
+        raw: list[tuple[str, dict[str, Any], Any]] = []
         for feature in body.get("features", []):
             properties = feature.get("properties") or {}
             fid = str(properties.get(self.id_field) or feature.get("id") or "")
@@ -105,11 +122,16 @@ class OGCAPIFeaturesClient(SourceClient):
             try:
                 if not feature.get("geometry"):
                     raise GeometryRejected("no geometry")
-                geom = normalise(shapely.geometry.shape(feature["geometry"]), srid, swap)
-            except (GeometryRejected, ValueError, TypeError, KeyError) as exc:
+                raw.append((fid, properties, shapely.geometry.shape(feature["geometry"])))
+            except (GeometryRejected, ValueError, TypeError, KeyError, AttributeError) as exc:
                 rejected.append(Rejected(fid, str(exc) or type(exc).__name__))
-                continue
-            records.append(FeatureRecord(fid, properties, geom))
+        records: list[FeatureRecord] = []
+        geoms = normalise_many([g for _, _, g in raw], srid, swap)
+        for (fid, properties, _), geom in zip(raw, geoms, strict=True):
+            if isinstance(geom, GeometryRejected):
+                rejected.append(Rejected(fid, str(geom)))
+            else:
+                records.append(FeatureRecord(fid, properties, geom))
         matched = body.get("numberMatched")
         return Page(records, rejected, matched if isinstance(matched, int) else None)
 

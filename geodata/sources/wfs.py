@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from typing import Any
 
 from lxml import etree
 
 from geodata.crs import northing_first, parse_crs, srid_of
-from geodata.errors import SourceResponseError
+from geodata.errors import CRSMismatch, SourceResponseError
 from geodata.sources.base import SourceClient
-from geodata.sources.geometry import GeometryRejected, normalise
+from geodata.sources.geometry import GeometryRejected, normalise_many
 from geodata.sources.gml import (
     GMLError,
     exception_text,
@@ -19,10 +21,14 @@ from geodata.sources.gml import (
     geometry_from_gml,
     iter_members,
     parse_document,
+    read_features_fast,
+    sniff,
 )
 from geodata.sources.records import FeatureRecord, Page, Rejected
 
 log = logging.getLogger(__name__)
+_SRS_NAME = re.compile(rb'<[\w.-]+:(?:Polygon|MultiSurface|MultiPolygon|Point|Surface|LineString'
+                       rb'|MultiCurve|MultiPoint)\b[^>]*?\ssrsName="([^"]+)"')
 
 
 class WFSClient(SourceClient):
@@ -57,30 +63,94 @@ class WFSClient(SourceClient):
             minx, miny, maxx, maxy = bbox
             ordered = (miny, minx, maxy, maxx) if northing_first(srs_name) else bbox
             params["BBOX"] = ",".join(f"{v:.6f}" for v in ordered) + f",{srs_name}"
-        start = 0
         seen: set[str] = set()
-        while True:
-            page_params = dict(params, STARTINDEX=str(start),
-                               **{("COUNT" if is2 else "MAXFEATURES"): str(self.page_size)})
-            response = self.http.get(self.url, params=page_params)
-            try:
-                page = self._parse(response.content, response.status_code, srs_name, seen)
-            except SourceResponseError as exc:
-                if start == 0 and "SORTBY" in params and "sort" in exc.detail.lower():
-                    # Some layers cannot sort; page in the server's own order, and the
-                    # duplicate check below still catches an order that is not stable.
-                    log.warning("%s: the server cannot sort %s; paging unsorted",
-                                self.name, self.layer)
-                    del params["SORTBY"]
-                    continue
-                raise
-            yield page
-            returned = len(page.records) + len(page.rejected)
-            if returned < self.page_size:
-                return
-            start += returned
+        count_key = "COUNT" if is2 else "MAXFEATURES"
+
+        def fetch(start: int) -> Any:
+            return self.http.get(self.url, params=dict(
+                params, STARTINDEX=str(start), **{count_key: str(self.page_size)}))
+
+        # While one page is parsed, the next is already on its way (the server's time
+        # and ours overlap); a speculative fetch past the end costs one empty page.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wfs-page") as pool:
+            start = 0
+            pending = pool.submit(fetch, start)
+            while True:
+                response = pending.result()
+                pending = pool.submit(fetch, start + self.page_size)
+                try:
+                    page = self._parse(response.content, response.status_code, srs_name, seen)
+                except SourceResponseError as exc:
+                    if start == 0 and "SORTBY" in params and "sort" in exc.detail.lower():
+                        # Some layers cannot sort; page in the server's own order, and the
+                        # duplicate check still catches an order that is not stable.
+                        log.warning("%s: the server cannot sort %s; paging unsorted",
+                                    self.name, self.layer)
+                        pending.result()  # let the speculative fetch finish first
+                        del params["SORTBY"]
+                        pending = pool.submit(fetch, 0)
+                        continue
+                    pending.cancel()
+                    raise
+                yield page
+                returned = len(page.records) + len(page.rejected)
+                if returned < self.page_size:
+                    pending.cancel()
+                    return
+                start += returned
+                if returned != self.page_size:  # a server that capped the page size
+                    pending = pool.submit(fetch, start)
 
     def _parse(self, content: bytes, status: int, srs_name: str, seen: set[str]) -> Page:
+        try:
+            root_name, matched = sniff(content)
+        except GMLError as exc:
+            raise SourceResponseError(self.name, f"{exc} (HTTP {status})") from exc
+        if status == 200 and root_name == "FeatureCollection":
+            fast = read_features_fast(content)
+            wire = _SRS_NAME.search(content[:65536])
+            if fast is not None:
+                wire_srs = self._wire_srs(wire.group(1).decode() if wire else srs_name,
+                                          srs_name)
+                if wire_srs is not None:
+                    return self._records(fast, wire_srs, matched, seen)
+        return self._parse_carefully(content, status, srs_name, seen)
+
+    def _wire_srs(self, wire_srs: str, srs_name: str) -> str | None:
+        """Return the CRS the coordinates are in, or None if it is not the asked one."""
+        try:
+            if srid_of(wire_srs) != srid_of(srs_name):
+                return None
+        except CRSMismatch:
+            return None
+        # "EPSG:n" on the wire says nothing of axis order (MapServer's WFS 1.1 writes it on
+        # northing-first coordinates): the order we asked for rules.
+        return wire_srs if parse_crs(wire_srs)[1] else srs_name
+
+    def _records(self, fast: tuple[list[str], list[dict[str, Any]], list[Any]], wire_srs: str,
+                 matched: int | None, seen: set[str]) -> Page:
+        gml_ids, properties, shapes = fast
+        ids = [props.get(self.id_field) or gml_id.rsplit(".", 1)[-1]
+               for gml_id, props in zip(gml_ids, properties, strict=True)]
+        for fid in ids:
+            if fid in seen:
+                raise SourceResponseError(
+                    self.name, f"feature {fid} came twice while paging: the server's paging "
+                    "is not stable")
+            seen.add(fid)
+        records: list[FeatureRecord] = []
+        rejected: list[Rejected] = []
+        geoms = normalise_many(shapes, srid_of(wire_srs), swap=northing_first(wire_srs))
+        for fid, props, geom in zip(ids, properties, geoms, strict=True):
+            if isinstance(geom, GeometryRejected):
+                rejected.append(Rejected(fid, str(geom)))
+            else:
+                records.append(FeatureRecord(fid, props, geom))
+        return Page(records, rejected, matched)
+
+    def _parse_carefully(self, content: bytes, status: int, srs_name: str,
+                         seen: set[str]) -> Page:
+        """Parse with lxml, feature by feature (curves, odd servers, error reports)."""
         try:
             root = parse_document(content)
         except GMLError as exc:
@@ -93,8 +163,8 @@ class WFSClient(SourceClient):
         if etree.QName(root).localname != "FeatureCollection":
             raise SourceResponseError(
                 self.name, f"expected a FeatureCollection, got {etree.QName(root).localname}")
-        records: list[FeatureRecord] = []
         rejected: list[Rejected] = []
+        raw: dict[str, list[tuple[str, dict[str, str], Any]]] = {}
         for feature in iter_members(root):
             fid, properties, geom_el = feature_parts(feature)
             fid = properties.get(self.id_field) or fid.rsplit(".", 1)[-1] or fid
@@ -112,12 +182,19 @@ class WFSClient(SourceClient):
                     # "EPSG:n" on the wire says nothing of axis order (MapServer's WFS 1.1
                     # writes it on northing-first coordinates): the order we asked for rules.
                     wire_srs = srs_name
-                geom = normalise(geometry_from_gml(geom_el), srid_of(wire_srs),
-                                 swap=northing_first(wire_srs))
-            except (GMLError, GeometryRejected, ValueError) as exc:
+                raw.setdefault(wire_srs, []).append((fid, properties,
+                                                     geometry_from_gml(geom_el)))
+            except (GMLError, ValueError) as exc:
                 rejected.append(Rejected(fid, str(exc)))
-                continue
-            records.append(FeatureRecord(fid, properties, geom))
+        records: list[FeatureRecord] = []
+        for wire_srs, items in raw.items():
+            geoms = normalise_many([g for _, _, g in items], srid_of(wire_srs),
+                                   swap=northing_first(wire_srs))
+            for (fid, properties, _), geom in zip(items, geoms, strict=True):
+                if isinstance(geom, GeometryRejected):
+                    rejected.append(Rejected(fid, str(geom)))
+                else:
+                    records.append(FeatureRecord(fid, properties, geom))
         matched = root.get("numberMatched")
         return Page(records, rejected, int(matched) if matched and matched.isdigit() else None)
 

@@ -77,7 +77,7 @@ def test_failure_is_clear_and_keeps_the_cache(good, faults, fault, error, messag
 def test_transient_errors_are_retried(good, faults, fault):
     run = sync_through(good, faults, fault)
     assert run.outcome == SyncRun.Outcome.SUCCEEDED and run.fetched == 9
-    assert faults.hits[fault] == 3
+    assert faults.hits[fault] >= 3  # two refusals, then the page (and the next, ahead)
 
 
 def test_next_link_to_another_host_is_not_followed(good, faults):

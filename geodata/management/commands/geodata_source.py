@@ -8,9 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from geodata.crs import parse_crs
-from geodata.errors import CRSMismatch
+from geodata.errors import CRSMismatch, UnsupportedSource
 from geodata.models import Municipality, Source
-from geodata.errors import UnsupportedSource
 from geodata.presets import PRESET_NAMES, PRESETS
 from geodata.sources.credentials import AUTH_KINDS, credentials_from_env
 
