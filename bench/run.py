@@ -260,13 +260,19 @@ def bench_queries(parcels: int, n: int) -> list[dict[str, object]]:
                 time.sleep(0.2)
         for x, y in points[:50]:
             session.get(f"{base}/parcels/at", params={"x": x, "y": y}, timeout=10)
+        statuses: dict[int, int] = {}
         for x, y in points:
             t = time.perf_counter()
-            session.get(f"{base}/parcels/at", params={"x": x, "y": y}, timeout=10)
+            r1 = session.get(f"{base}/parcels/at", params={"x": x, "y": y}, timeout=10)
             timings["http_at"].append(time.perf_counter() - t)
             t = time.perf_counter()
-            session.get(f"{base}/detail-report", params={"x": x, "y": y}, timeout=10)
+            r2 = session.get(f"{base}/detail-report", params={"x": x, "y": y}, timeout=10)
             timings["http_report"].append(time.perf_counter() - t)
+            for r in (r1, r2):
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+        if set(statuses) - {200, 404}:
+            raise SystemExit(f"the HTTP API answered {statuses}: not a valid measurement")
+        say(f"   HTTP answers: {statuses}")
     finally:
         server.terminate()
     rows = []

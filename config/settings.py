@@ -114,7 +114,13 @@ STATICFILES_DIRS = [
     ("vendor/leaflet", NODE_MODULES / "leaflet" / "dist"),
     ("vendor/leaflet-draw", NODE_MODULES / "leaflet-draw" / "dist"),
 ]
-MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT = Path(env.str("LOVKARTA_MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Attachments: PDF only, checked by content.
+LOVKARTA_ATTACHMENT_MAX_BYTES = env.int("LOVKARTA_ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
+LOVKARTA_ATTACHMENT_MAX_COUNT = env.int("LOVKARTA_ATTACHMENT_MAX_COUNT", default=20)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="bygglov@sundsvall.example")
 MEDIA_URL = "media/"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from branca.element import MacroElement
+from django.templatetags.static import static
 from jinja2 import Template
 
 
@@ -18,8 +19,10 @@ class PinPicker(MacroElement):
     """Let the user pin a point; bind it to form fields and show the parcel under it.
 
     ``lookup_url`` answers ``?x=lon&y=lat&srid=4326`` with a GeoJSON Feature (the parcel);
-    ``fields`` names the ids of the inputs for latitude, longitude and the parcel id and of
-    the element that shows the designation; ``texts`` carries the translated messages.
+    ``report_url`` the same with the plan and regulations there, written as text into the
+    element ``fields["summary"]``; ``fields`` names the ids of the inputs for latitude,
+    longitude and the parcel id and of the element that shows the designation; ``texts``
+    carries the translated messages.
     """
 
     _template = Template("""
@@ -29,6 +32,7 @@ class PinPicker(MacroElement):
   var fields = {{ this.fields_json }};
   var texts = {{ this.texts_json }};
   var lookupUrl = {{ this.lookup_json }};
+  var reportUrl = {{ this.report_json }};
   var el = function (id) { return id ? document.getElementById(id) : null; };
   var marker = null, outline = null, seq = 0;
   function say(text, state) {
@@ -51,12 +55,39 @@ class PinPicker(MacroElement):
         if (parcelInput) { parcelInput.value = feature.properties.objektidentitet; }
         say(feature.properties.beteckning, 'found');
         map.fire('lovkarta:parcel', {feature: feature});
+        report(lat, lon, mine);
       })
       .catch(function (status) {
         if (mine !== seq) { return; }
         if (outline) { map.removeLayer(outline); outline = null; }
         say(status === 404 ? texts.none : texts.failed, status === 404 ? 'none' : 'error');
       });
+  }
+  function report(lat, lon, mine) {
+    var out = el(fields.summary);
+    if (!reportUrl || !out) { return; }
+    fetch(reportUrl + '?x=' + lon.toFixed(8) + '&y=' + lat.toFixed(8) + '&srid=4326',
+          {headers: {'Accept': 'application/json'}, credentials: 'same-origin'})
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (rep) {
+        if (mine !== seq) { return; }
+        out.textContent = '';
+        var plan = document.createElement('p');
+        plan.textContent = rep.plans.length ? texts.plan + ' ' + rep.plans.map(function (p) {
+          return p.beteckning + ' (' + p.status + ')'; }).join(', ') : texts.outside;
+        out.appendChild(plan);
+        if (rep.regulations.length) {
+          var list = document.createElement('ul');
+          rep.regulations.forEach(function (r) {
+            var li = document.createElement('li');
+            li.textContent = (r.beteckning ? r.beteckning + ': ' : '') +
+              r.bestammelseformulering + ' (' + Math.round(r.share_percent) + ' %)';
+            list.appendChild(li);
+          });
+          out.appendChild(list);
+        }
+      })
+      .catch(function () { if (mine === seq) { out.textContent = texts.failed; } });
   }
   function place(lat, lon, pan) {
     if (marker) { marker.setLatLng([lat, lon]); }
@@ -78,10 +109,12 @@ class PinPicker(MacroElement):
 {% endmacro %}
 """)
 
-    def __init__(self, lookup_url: str, fields: dict[str, str], texts: dict[str, str]) -> None:
+    def __init__(self, lookup_url: str, fields: dict[str, str], texts: dict[str, str],
+                 report_url: str = "") -> None:
         super().__init__()
         self._name = "PinPicker"
         self.lookup_json = _json(lookup_url)
+        self.report_json = _json(report_url)
         self.fields_json = _json(fields)
         self.texts_json = _json(texts)
 
@@ -114,3 +147,115 @@ class PointLayer(MacroElement):
         super().__init__()
         self._name = "PointLayer"
         self.points_json = _json(points)
+
+
+class Outlines(MacroElement):
+    """Draw GeoJSON outlines (the chosen property, the site) that do not take clicks."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }};
+  var layer = L.geoJSON({{ this.data_json }}, {style: {{ this.style_json }},
+                                               interactive: false}).addTo(map);
+  if ({{ this.fit_json }} && layer.getLayers().length) {
+    map.fitBounds(layer.getBounds(), {maxZoom: 18, padding: [20, 20]});
+  }
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, data: dict[str, Any], style: dict[str, Any], fit: bool = False) -> None:
+        super().__init__()
+        self._name = "Outlines"
+        self.data_json = _json(data)
+        self.style_json = _json(style)
+        self.fit_json = _json(fit)
+
+
+class DrawTool(MacroElement):
+    """Draw and edit polygons, lines and points (Leaflet.draw, self-hosted), kept in a
+    hidden input as a GeoJSON FeatureCollection whose features carry a ``kind``.
+
+    ``fields``: ``drawn`` (the hidden input), ``kind`` (the select saying what is drawn)
+    and ``list`` (where the drawn things are listed with area and length, as text).
+    """
+
+    def __init__(self, fields: dict[str, str], initial: dict[str, Any], texts: dict[str, str],
+                 kinds: dict[str, str]) -> None:
+        super().__init__()
+        self._name = "DrawTool"
+        self.fields_json = _json(fields)
+        self.initial_json = _json(initial)
+        self.texts_json = _json(texts)
+        self.kinds_json = _json(kinds)
+        self.default_js = [("leaflet_draw", static("vendor/leaflet-draw/leaflet.draw.js"))]
+        self.default_css = [("leaflet_draw_css", static("vendor/leaflet-draw/leaflet.draw.css"))]
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }};
+  var fields = {{ this.fields_json }};
+  var texts = {{ this.texts_json }};
+  var kinds = {{ this.kinds_json }};
+  var el = function (id) { return document.getElementById(id); };
+  var drawn = L.geoJSON({{ this.initial_json }}, {
+    style: {color: '#0b4f8a', weight: 3, fillOpacity: 0.25}}).addTo(map);
+  var control = new L.Control.Draw({
+    position: 'topright',
+    edit: {featureGroup: drawn},
+    // showArea stays off: Leaflet.draw 1.0.4 throws in its area tooltip; the list below
+    // the map shows every area instead.
+    draw: {polygon: {allowIntersection: false, showArea: false},
+           polyline: {metric: true}, rectangle: {showArea: false},
+           marker: true, circle: false, circlemarker: false}
+  });
+  map.addControl(control);
+  function describe(layer) {
+    var kind = (layer.feature && layer.feature.properties.kind) || 'byggnad';
+    var text = kinds[kind] || kind;
+    if (layer instanceof L.Polygon) {
+      var ring = layer.getLatLngs()[0];
+      text += ': ' + Math.round(L.GeometryUtil.geodesicArea(ring)) + ' ' + texts.m2;
+    } else if (layer instanceof L.Polyline) {
+      var pts = layer.getLatLngs(), len = 0;
+      for (var i = 1; i < pts.length; i++) { len += pts[i - 1].distanceTo(pts[i]); }
+      text += ': ' + Math.round(len) + ' ' + texts.m;
+    }
+    return text;
+  }
+  function sync() {
+    var input = el(fields.drawn), list = el(fields.list);
+    var collection = {type: 'FeatureCollection', features: []};
+    if (list) { list.textContent = ''; }
+    drawn.eachLayer(function (layer) {
+      var f = layer.toGeoJSON();
+      f.properties = {kind: (layer.feature && layer.feature.properties.kind) || 'byggnad'};
+      collection.features.push(f);
+      if (list) {
+        var li = document.createElement('li'); li.textContent = describe(layer);
+        list.appendChild(li);
+      }
+    });
+    if (list && !collection.features.length) {
+      var none = document.createElement('li'); none.textContent = texts.nothing;
+      list.appendChild(none);
+    }
+    if (input) { input.value = JSON.stringify(collection); }
+  }
+  map.on(L.Draw.Event.CREATED, function (e) {
+    var select = el(fields.kind);
+    e.layer.feature = {type: 'Feature',
+                       properties: {kind: select && select.value ? select.value : 'byggnad'}};
+    drawn.addLayer(e.layer);
+    sync();
+  });
+  map.on(L.Draw.Event.EDITED, sync);
+  map.on(L.Draw.Event.DELETED, sync);
+  sync();
+  window.lovkarta = window.lovkarta || {};
+  window.lovkarta.drawn = drawn;
+})();
+{% endmacro %}
+""")

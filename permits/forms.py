@@ -2,24 +2,93 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from permits.models import CaseType, Measure
+from permits.guidance import ANSWERS
+from permits.models import AttachmentKind, CaseType, DrawnFeature, Measure
 
 
-class ApplicationForm(forms.Form):
-    """A building-permit application pinned on the map."""
+class GuidanceForm(forms.Form):
+    """What do you want to do?"""
 
-    case_type = forms.ChoiceField(label=_("Case type"), choices=CaseType.choices,
-                                  initial=CaseType.BL)
+    answer = forms.ChoiceField(
+        label=_("What do you want to do?"), widget=forms.RadioSelect,
+        choices=[(a.key, a.label) for a in ANSWERS],
+        error_messages={"required": _("Choose what you want to do.")})
+
+
+class DraftForm(forms.Form):
+    """The application: every field optional while it is a draft."""
+
+    case_type = forms.ChoiceField(label=_("Case type"), choices=CaseType.choices)
     measure = forms.ChoiceField(label=_("Measure"), choices=Measure.choices)
-    description = forms.CharField(
-        label=_("Describe what you want to do"), max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 4}))
-    lat = forms.FloatField(widget=forms.HiddenInput, min_value=55.0, max_value=69.5,
-                           error_messages={"required": _("Pin the location on the map.")})
-    lon = forms.FloatField(widget=forms.HiddenInput, min_value=10.0, max_value=24.5,
-                           error_messages={"required": _("Pin the location on the map.")})
+    description = forms.CharField(label=_("Describe what you want to do"), max_length=4000,
+                                  required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    building_area_m2 = forms.FloatField(label=_("Building area (m²)"), required=False,
+                                        min_value=0, max_value=100_000)
+    height_m = forms.FloatField(label=_("Height (m)"), required=False, min_value=0,
+                                max_value=500)
+    floors = forms.IntegerField(label=_("Number of floors"), required=False, min_value=0,
+                                max_value=100)
+    contact_name = forms.CharField(label=_("Your name"), max_length=200, required=False,
+                                   widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    contact_email = forms.EmailField(label=_("E-mail"), required=False,
+                                     widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    contact_phone = forms.CharField(label=_("Telephone"), max_length=40, required=False,
+                                    widget=forms.TextInput(attrs={"autocomplete": "tel"}))
+    lat = forms.FloatField(widget=forms.HiddenInput, required=False)
+    lon = forms.FloatField(widget=forms.HiddenInput, required=False)
     parcel = forms.CharField(widget=forms.HiddenInput, required=False)
-    submission_key = forms.UUIDField(widget=forms.HiddenInput)
+    designation = forms.CharField(
+        label=_("Property designation or address"), max_length=200, required=False,
+        help_text=_("For example TOMMING 2:6 or Storgatan 11."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "list": "designation-list"}))
+    chosen = forms.CharField(required=False)
+    whole_parcel = forms.BooleanField(label=_("The whole property is the site of the work"),
+                                      required=False)
+    corners = forms.CharField(
+        label=_("Or type the corners of the site"), required=False,
+        help_text=_("One corner a line: easting and northing in SWEREF 99 TM, for example "
+                    "616130 6919890."),
+        widget=forms.Textarea(attrs={"rows": 3}))
+    drawn = forms.CharField(widget=forms.HiddenInput, required=False)
+    draw_kind = forms.ChoiceField(label=_("What are you drawing?"), required=False,
+                                  choices=DrawnFeature.Kind.choices)
+    attachment_kind = forms.ChoiceField(label=_("Document"), required=False,
+                                        choices=[("", "—"), *AttachmentKind.choices])
+    attachment_file = forms.FileField(
+        label=_("File (PDF)"), required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}))
+
+    def clean_drawn(self) -> dict[str, Any] | None:
+        text = self.cleaned_data.get("drawn") or ""
+        if not text.strip():
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise forms.ValidationError(_("The drawing could not be read.")) from None
+        if not isinstance(value, dict) or value.get("type") != "FeatureCollection":
+            raise forms.ValidationError(_("The drawing could not be read."))
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("attachment_file") and not data.get("attachment_kind"):
+            self.add_error("attachment_kind", _("Choose what kind of document it is."))
+        return data
+
+
+class FeedbackForm(forms.Form):
+    """How was it to apply?"""
+
+    rating = forms.TypedChoiceField(
+        label=_("How easy was it to apply? (1 = very hard, 5 = very easy)"), coerce=int,
+        widget=forms.RadioSelect, choices=[(n, str(n)) for n in range(1, 6)],
+        error_messages={"required": _("Choose a rating from 1 to 5.")})
+    comment = forms.CharField(label=_("Comment (optional)"), required=False, max_length=2000,
+                              widget=forms.Textarea(attrs={"rows": 3}))

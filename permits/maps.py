@@ -2,32 +2,68 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import shapely
+import shapely.geometry
 from django.conf import settings
+from django.contrib.gis.geos import GEOSGeometry
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from emap.elements import PinPicker, PointLayer
+from emap.elements import DrawTool, Outlines, PinPicker, PointLayer
 from emap.maps import LovkartaMap, MapFragment, render, wms_background
-from geodata.crs import STORAGE_SRID, WEB_SRID, point_to_srid
-from permits.models import Application
+from geodata.crs import STORAGE_SRID, WEB_SRID, point_to_srid, to_srid
+from permits.models import Application, DrawnFeature
+
+PIN_FIELDS = {"lat": "id_lat", "lon": "id_lon", "parcel": "id_parcel",
+              "designation": "property-designation", "summary": "property-summary"}
+DRAW_FIELDS = {"drawn": "id_drawn", "kind": "id_draw_kind", "list": "drawn-list"}
 
 
-def _base_map(label: str) -> LovkartaMap:
-    m = LovkartaMap(label=label)
+def _base_map(label: str, center: tuple[float, float] | None = None,
+              zoom: int = 15) -> LovkartaMap:
+    m = LovkartaMap(label=label, **({"center": center} if center else {}), zoom=zoom)
     wms_background(settings.LOVKARTA_BACKGROUND_WMS, settings.LOVKARTA_BACKGROUND_LAYERS,
                    _("Background map: Lovkarta demo data")).add_to(m)
     return m
 
 
-def pin_map(fields: dict[str, str]) -> MapFragment:
-    """Return the applicant's map: click to pin, see the parcel under the pin."""
-    m = _base_map(_("Map: click where you want to build to choose the property"))
-    PinPicker(lookup_url=reverse("geodata:parcel-at"), fields=fields, texts={
+def _web(geom: GEOSGeometry) -> dict[str, Any]:
+    shape = to_srid(shapely.from_wkb(bytes(geom.wkb)), geom.srid or STORAGE_SRID, WEB_SRID)
+    return shapely.geometry.mapping(shape)  # type: ignore[no-any-return]
+
+
+def _collection(features: list[tuple[GEOSGeometry, dict[str, Any]]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": _web(g), "properties": p} for g, p in features]}
+
+
+def application_map(application: Application) -> MapFragment:
+    """Return the applicant's map: pin, property outline, site, drawings."""
+    center = None
+    if application.location is not None:
+        lon, lat = point_to_srid(application.location.x, application.location.y,
+                                 STORAGE_SRID, WEB_SRID)
+        center = (lat, lon)
+    m = _base_map(_("Map: click where you want to build to choose the property, then draw "
+                    "what you will build"), center, zoom=18 if center else 15)
+    if application.site is not None:
+        Outlines(_collection([(application.site, {})]),
+                 {"color": "#7a3d00", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.05}
+                 ).add_to(m)
+    PinPicker(lookup_url=reverse("geodata:parcel-at"), report_url=reverse(
+        "geodata:detail-report"), fields=PIN_FIELDS, texts={
         "looking": _("Looking up the property…"),
         "none": _("No property found at that point. Pin again inside a property."),
         "failed": _("The property could not be looked up right now; you can still submit."),
-        "pin": _("Your pin"),
+        "pin": _("Your pin"), "plan": _("Detailed plan:"),
+        "outside": _("Outside detailed plan."),
     }).add_to(m)
+    kinds = {k: str(v) for k, v in DrawnFeature.Kind.choices}
+    DrawTool(DRAW_FIELDS, _collection([(d.geom, {"kind": d.kind})
+                                        for d in application.drawn.all()]),
+             {"m2": "m²", "m": "m", "nothing": _("Nothing drawn yet.")}, kinds).add_to(m)
     return render(m)
 
 
@@ -36,6 +72,8 @@ def applications_map(applications: list[Application]) -> MapFragment:
     m = _base_map(_("Map of the applications"))
     points = []
     for a in applications:
+        if a.location is None:
+            continue
         lon, lat = point_to_srid(a.location.x, a.location.y, STORAGE_SRID, WEB_SRID)
         points.append({"lat": lat, "lon": lon, "url": reverse("permits:application", args=[a.pk]),
                        "label": f"{a.case_number} {a.property_designation}".strip()})

@@ -38,14 +38,25 @@ class Application(models.Model):
     """An application for a permit (or a notification) about one property."""
 
     municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT,
-                                     related_name="applications")
+                                     related_name="applications", null=True, blank=True)
     applicant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                   related_name="applications")
     case_type = models.CharField(_("case type"), max_length=8, choices=CaseType.choices,
                                  default=CaseType.BL)
     measure = models.CharField(_("measure"), max_length=32, choices=Measure.choices)
-    description = models.TextField(_("description"))
-    location = models.PointField(_("location"), srid=settings.STORAGE_SRID)
+    description = models.TextField(_("description"), blank=True)
+    location = models.PointField(_("location"), srid=settings.STORAGE_SRID, null=True,
+                                 blank=True)
+    site = models.MultiPolygonField(_("site"), srid=settings.STORAGE_SRID, null=True,
+                                    blank=True)
+    site_is_whole_parcel = models.BooleanField(_("the whole property is the site"),
+                                               default=False)
+    building_area_m2 = models.FloatField(_("building area (m²)"), null=True, blank=True)
+    height_m = models.FloatField(_("height (m)"), null=True, blank=True)
+    floors = models.PositiveSmallIntegerField(_("number of floors"), null=True, blank=True)
+    contact_name = models.CharField(_("name"), max_length=200, blank=True)
+    contact_email = models.EmailField(_("e-mail"), blank=True)
+    contact_phone = models.CharField(_("telephone"), max_length=40, blank=True)
     parcel = models.ForeignKey(Parcel, on_delete=models.SET_NULL, null=True, blank=True,
                                related_name="applications")
     # Snapshot of the property at submission: the cache may change afterwards.
@@ -53,7 +64,7 @@ class Application(models.Model):
                                             blank=True)
     parcel_objektidentitet = models.UUIDField(null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices,
-                              default=Status.SUBMITTED)
+                              default=Status.DRAFT)
     case_number = models.CharField(_("case number"), max_length=32, unique=True, null=True,
                                    blank=True)
     submission_key = models.UUIDField(unique=True, null=True, blank=True, editable=False)
@@ -79,3 +90,95 @@ class CaseCounter(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["municipality", "year"],
                                                name="one_counter_per_municipality_year")]
+
+
+class DrawnFeature(models.Model):
+    """Something the applicant drew on the map: a footprint, the site, a fence..."""
+
+    class Kind(models.TextChoices):
+        BUILDING = "byggnad", _("new building")
+        EXTENSION = "tillbyggnad", _("extension")
+        OUTBUILDING = "komplementbyggnad", _("outbuilding")
+        SITE = "tomt", _("site")
+        FENCE = "mur/plank", _("wall or fence")
+        OTHER = "övrigt", _("other")
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE,
+                                    related_name="drawn")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    geom = models.GeometryField(srid=settings.STORAGE_SRID)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.geom.geom_type})"
+
+    @property
+    def area_m2(self) -> float:
+        return round(self.geom.area, 1)
+
+    @property
+    def length_m(self) -> float:
+        return round(self.geom.length, 1)
+
+
+class AttachmentKind(models.TextChoices):
+    SITUATIONSPLAN = "situationsplan", _("site plan (situationsplan)")
+    PLANRITNING = "planritning", _("floor plan (planritning)")
+    FASADRITNING = "fasadritning", _("elevation (fasadritning)")
+    SEKTIONSRITNING = "sektionsritning", _("section (sektionsritning)")
+    KONTROLLPLAN = "kontrollplan", _("inspection plan (kontrollplan)")
+    FULLMAKT = "fullmakt", _("power of attorney (fullmakt)")
+    OTHER = "övrigt", _("other document")
+
+
+class Attachment(models.Model):
+    """A PDF attached to an application; stored outside the public media URL."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE,
+                                    related_name="attachments")
+    kind = models.CharField(_("document"), max_length=20, choices=AttachmentKind.choices)
+    file = models.FileField(upload_to="attachments/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    pages = models.PositiveIntegerField(default=0)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.original_name}"
+
+
+class ApplicationEvent(models.Model):
+    """The history (audit trail) of an application."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE,
+                                    related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True)
+    kind = models.CharField(max_length=40)
+    text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind}"
+
+
+class Feedback(models.Model):
+    """An applicant's rating of the e-service, after submitting."""
+
+    application = models.OneToOneField(Application, on_delete=models.CASCADE,
+                                       related_name="feedback")
+    rating = models.PositiveSmallIntegerField(_("rating"))
+    comment = models.TextField(_("comment"), blank=True)
+    given_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5"

@@ -2,38 +2,255 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
+from typing import Any
 
+import shapely
+import shapely.geometry
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.contrib.gis.geos import Point
-from django.db import IntegrityError, transaction
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
+from django.core.files.uploadedfile import UploadedFile
+from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from geodata.crs import WEB_SRID, point_to_srid
+from geodata.crs import STORAGE_SRID, WEB_SRID, point_to_srid, to_srid
 from geodata.errors import CRSMismatch
-from geodata.models import Municipality
-from geodata.selectors import parcel_at
-from permits.exceptions import InvalidApplication
-from permits.models import Application, CaseCounter
+from geodata.models import Municipality, Parcel
+from geodata.selectors import parcel_at, property_parcels
+from permits.attachments import check_pdf
+from permits.exceptions import InvalidApplication, NotEditable
+from permits.guidance import REQUIRED_TO_SUBMIT
+from permits.models import (
+    Application,
+    ApplicationEvent,
+    Attachment,
+    AttachmentKind,
+    CaseCounter,
+    DrawnFeature,
+    Feedback,
+)
 from permits.workflow import Status
 
+log = logging.getLogger(__name__)
 CASE_PREFIX = "BYGG"
+SWEDEN_3006 = (180_000.0, 6_050_000.0, 1_000_000.0, 7_800_000.0)
 
 
-@dataclass(frozen=True)
-class ApplicationInput:
-    """What an applicant submits."""
+class FieldError(InvalidApplication):
+    """An error that belongs to one field of the form."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+
+
+@dataclass
+class DraftInput:
+    """What the applicant has filled in so far; everything may still be missing."""
 
     case_type: str
     measure: str
-    description: str
-    lon: float
-    lat: float
-    submission_key: uuid.UUID
+    description: str = ""
+    building_area_m2: float | None = None
+    height_m: float | None = None
+    floors: int | None = None
+    contact_name: str = ""
+    contact_email: str = ""
+    contact_phone: str = ""
+    lon: float | None = None
+    lat: float | None = None
+    parcel_objektidentitet: str = ""
+    whole_parcel: bool = False
+    corners: str = ""
+    drawn: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _event(application: Application, actor: AbstractBaseUser | None, kind: str,
+           text: str = "") -> None:
+    ApplicationEvent.objects.create(application=application, actor=actor, kind=kind,
+                                    text=text)
+
+
+def application_start(applicant: AbstractBaseUser, case_type: str,
+                      measure: str) -> Application:
+    """Create a draft application of the case type the guidance arrived at."""
+    application = Application.objects.create(applicant=applicant, case_type=case_type,
+                                             measure=measure, status=Status.DRAFT,
+                                             contact_email=getattr(applicant, "email", ""))
+    _event(application, applicant, "created")
+    return application
+
+
+def _editable(application: Application) -> None:
+    if application.status != Status.DRAFT:
+        raise NotEditable(_("The application has been sent and can no longer be changed."))
+
+
+def application_save(application: Application, actor: AbstractBaseUser,
+                     data: DraftInput) -> Application:
+    """Save a draft: the answers, the location, the site and the drawings.
+
+    Everything valid is kept even when something else is wrong, so that nothing the
+    applicant typed is lost; the first problem is then raised as a FieldError.
+    """
+    _editable(application)
+    for name in ("case_type", "measure", "description", "building_area_m2", "height_m",
+                 "floors", "contact_name", "contact_email", "contact_phone"):
+        setattr(application, name, getattr(data, name))
+    problems: list[FieldError] = []
+    try:
+        _place(application, data)
+    except FieldError as exc:
+        problems.append(exc)
+    with transaction.atomic():
+        try:
+            _site(application, data)
+        except FieldError as exc:
+            problems.append(exc)
+        application.save()
+        if data.drawn is not None:
+            try:
+                _drawings(application, data.drawn)
+            except FieldError as exc:
+                problems.append(exc)
+    _event(application, actor, "saved")
+    if problems:
+        raise problems[0]
+    return application
+
+
+def _place(application: Application, data: DraftInput) -> None:
+    """Set the location and parcel from a chosen property or a pin on the map."""
+    if data.parcel_objektidentitet:
+        parcel = Parcel.objects.filter(objektidentitet=data.parcel_objektidentitet).order_by(
+            "omradesnummer").first()
+        if parcel is None:
+            raise FieldError("designation", _("The property could not be found."))
+        _set_parcel(application, parcel, parcel.geom.point_on_surface)
+    elif data.lon is not None and data.lat is not None:
+        try:
+            x, y = point_to_srid(data.lon, data.lat, WEB_SRID, STORAGE_SRID)
+            parcel = parcel_at(data.lon, data.lat, WEB_SRID)
+        except CRSMismatch as exc:
+            raise FieldError("map", _("The pinned location is not in Sweden.")) from exc
+        _set_parcel(application, parcel, Point(x, y, srid=STORAGE_SRID))
+
+
+def _set_parcel(application: Application, parcel: Parcel | None, location: Point) -> None:
+    application.location = location
+    application.parcel = parcel
+    application.property_designation = parcel.beteckning if parcel else ""
+    application.parcel_objektidentitet = parcel.objektidentitet if parcel else None
+
+
+def _site(application: Application, data: DraftInput) -> None:
+    """Set the site: the whole property, or a polygon typed as corner coordinates."""
+    application.site_is_whole_parcel = data.whole_parcel
+    if data.whole_parcel:
+        if application.parcel is None:
+            raise FieldError("whole_parcel", _("Choose the property first."))
+        shapes = [shapely.from_wkb(bytes(p.geom.wkb))
+                  for p in property_parcels(application.parcel)]
+        union = shapely.union_all(shapes)
+        application.site = _multipolygon(union)
+    elif data.corners.strip():
+        application.site = _multipolygon(_polygon_from_corners(data.corners))
+    else:
+        application.site = None
+
+
+def _multipolygon(shape: shapely.Geometry) -> MultiPolygon:
+    if shape.geom_type == "Polygon":
+        shape = shapely.geometry.MultiPolygon([shape])
+    geom = GEOSGeometry(memoryview(shapely.to_wkb(shape)), srid=STORAGE_SRID)
+    assert isinstance(geom, MultiPolygon)
+    return geom
+
+
+def _in_sweden(shape: shapely.Geometry) -> bool:
+    x0, y0, x1, y1 = SWEDEN_3006
+    minx, miny, maxx, maxy = shape.bounds
+    return x0 <= minx and maxx <= x1 and y0 <= miny and maxy <= y1
+
+
+def _polygon_from_corners(text: str) -> shapely.Geometry:
+    """Read corners "E N" (SWEREF 99 TM), one a line, into a valid polygon."""
+    points = []
+    for number, line in enumerate(text.strip().splitlines(), start=1):
+        parts = line.replace(",", " ").replace(";", " ").split()
+        if not parts:
+            continue
+        try:
+            easting, northing = (float(v) for v in parts[:2])
+        except ValueError:
+            raise FieldError("corners", _("Line %(n)d is not two numbers (easting northing).")
+                             % {"n": number}) from None
+        points.append((easting, northing))
+    if len(points) < 3:
+        raise FieldError("corners", _("Give at least three corners, one a line."))
+    polygon = shapely.geometry.Polygon(points)
+    if not _in_sweden(polygon):
+        raise FieldError("corners", _("The corners are not in Sweden in SWEREF 99 TM. Give "
+                                      "the easting first (about 600000), then the northing "
+                                      "(about 6900000)."))
+    if not polygon.is_valid or polygon.area < 1:
+        raise FieldError("corners", _("The corners do not make an area: check their order."))
+    return polygon
+
+
+def _drawings(application: Application, collection: dict[str, Any]) -> None:
+    """Replace the drawn features with those of a GeoJSON FeatureCollection (lon/lat)."""
+    kinds = set(DrawnFeature.Kind.values)
+    new = []
+    for feature in collection.get("features", [])[:50]:
+        try:
+            shape = shapely.geometry.shape(feature["geometry"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise FieldError("map", _("A drawing could not be read.")) from None
+        shape = to_srid(shape, WEB_SRID, STORAGE_SRID)
+        if shape.is_empty or not shape.is_valid or not _in_sweden(shape):
+            raise FieldError("map", _("A drawing is not a valid shape in Sweden."))
+        kind = str((feature.get("properties") or {}).get("kind") or "byggnad")
+        new.append(DrawnFeature(application=application,
+                                kind=kind if kind in kinds else DrawnFeature.Kind.OTHER,
+                                geom=GEOSGeometry(memoryview(shapely.to_wkb(shape)),
+                                                  srid=STORAGE_SRID)))
+    application.drawn.all().delete()
+    DrawnFeature.objects.bulk_create(new)
+
+
+def attachment_add(application: Application, actor: AbstractBaseUser, kind: str,
+                   upload: UploadedFile) -> Attachment:
+    """Attach a PDF (checked by content and limits) to a draft."""
+    _editable(application)
+    if kind not in AttachmentKind.values:
+        raise FieldError("attachment_kind", _("Choose what kind of document it is."))
+    checked = check_pdf(upload, application.attachments.count())
+    attachment = Attachment(application=application, kind=kind,
+                            original_name=(upload.name or "dokument.pdf")[:255],
+                            size=checked.size, sha256=checked.sha256, pages=checked.pages)
+    attachment.file.save(f"{application.pk}-{checked.sha256[:16]}.pdf", upload, save=False)
+    attachment.save()
+    _event(application, actor, "attachment", f"{attachment.get_kind_display()}: "
+                                             f"{attachment.original_name}")
+    return attachment
+
+
+def attachment_remove(application: Application, actor: AbstractBaseUser,
+                      attachment_id: int) -> None:
+    """Remove an attachment from a draft."""
+    _editable(application)
+    attachment = application.attachments.filter(pk=attachment_id).first()
+    if attachment is not None:
+        attachment.file.delete(save=False)
+        attachment.delete()
+        _event(application, actor, "attachment-removed", attachment.original_name)
 
 
 def case_number_next(municipality: Municipality, year: int) -> str:
@@ -58,41 +275,71 @@ def _municipality_for(kommunkod: str | None) -> Municipality:
     return municipality
 
 
-def application_submit(applicant: AbstractBaseUser, data: ApplicationInput) -> Application:
-    """Store a submitted application, joined to the parcel under its location.
+def _complete(application: Application) -> None:
+    """Raise FieldError for the first thing an application cannot be sent without."""
+    if application.location is None:
+        raise FieldError("map", _("Show where: pin the place on the map or search for the "
+                                  "property."))
+    if not application.description.strip():
+        raise FieldError("description", _("Describe what you want to do."))
+    if not application.contact_email:
+        raise FieldError("contact_email", _("Give an e-mail address for the confirmation."))
+    have = set(application.attachments.values_list("kind", flat=True))
+    labels = dict(AttachmentKind.choices)
+    for kind in REQUIRED_TO_SUBMIT.get(application.case_type, ()):
+        if kind not in have:
+            raise FieldError("attachment_file", _("Attach a %(document)s (PDF).")
+                             % {"document": labels[kind]})
 
-    Idempotent: the same ``submission_key`` (a double click, a replayed request) returns
-    the application it created the first time. The parcel comes from the cache, so an
-    applicant can submit even when Lantmäteriet is down; with no parcel found the
-    application is stored without one and the officer places it.
+
+def application_submit(application: Application, actor: AbstractBaseUser) -> Application:
+    """Send a complete draft: give it a case number, record it and confirm by e-mail.
+
+    Idempotent: a double click or a replayed request finds the application already sent
+    and returns it; of two racing requests only one moves it from draft (a conditional
+    UPDATE), so there is one case number. The parcel comes from the cache, so an
+    applicant can submit even when Lantmäteriet is down.
     """
-    existing = Application.objects.filter(submission_key=data.submission_key).first()
-    if existing is not None:
-        if existing.applicant_id != applicant.pk:
-            raise InvalidApplication(_("This form has already been used by someone else."))
-        return existing
-    try:
-        x, y = point_to_srid(data.lon, data.lat, WEB_SRID, settings.STORAGE_SRID)
-        parcel = parcel_at(data.lon, data.lat, WEB_SRID)
-    except CRSMismatch as exc:
-        raise InvalidApplication(_("The pinned location is not in Sweden.")) from exc
-    municipality = _municipality_for(parcel.kommunkod if parcel else None)
+    if application.status != Status.DRAFT:
+        return application
+    _complete(application)
+    municipality = _municipality_for(application.parcel.kommunkod if application.parcel
+                                     else None)
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            application = Application.objects.create(
-                municipality=municipality, applicant=applicant, case_type=data.case_type,
-                measure=data.measure, description=data.description,
-                location=Point(x, y, srid=settings.STORAGE_SRID), parcel=parcel,
-                property_designation=parcel.beteckning if parcel else "",
-                parcel_objektidentitet=parcel.objektidentitet if parcel else None,
-                status=Status.SUBMITTED, submission_key=data.submission_key,
-                submitted_at=now,
-                case_number=case_number_next(municipality, timezone.localdate(now).year))
-    except IntegrityError:
-        # Two requests with one key raced; the other one won.
-        existing = Application.objects.filter(submission_key=data.submission_key).first()
-        if existing is None:
-            raise
-        return existing
+    with transaction.atomic():
+        moved = Application.objects.filter(pk=application.pk, status=Status.DRAFT).update(
+            status=Status.SUBMITTED, submitted_at=now, municipality=municipality)
+        if not moved:
+            application.refresh_from_db()
+            return application
+        number = case_number_next(municipality, timezone.localdate(now).year)
+        Application.objects.filter(pk=application.pk).update(case_number=number)
+        application.refresh_from_db()
+        _event(application, actor, "submitted", number)
+    _confirm(application)
     return application
+
+
+def _confirm(application: Application) -> None:
+    subject = _("Your application %(number)s has been received") % {
+        "number": application.case_number}
+    body = _("We have received your application %(number)s about %(property)s.\n"
+             "You can follow it under My applications.") % {
+        "number": application.case_number,
+        "property": application.property_designation or "-"}
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [application.contact_email])
+    except OSError as exc:  # the application is stored; the e-mail can be resent
+        log.error("confirmation e-mail for %s failed: %s", application.case_number, exc)
+
+
+def feedback_give(application: Application, actor: AbstractBaseUser, rating: int,
+                  comment: str) -> Feedback:
+    """Record the applicant's rating (1-5) of the e-service; once per application."""
+    if application.status == Status.DRAFT:
+        raise InvalidApplication(_("Feedback is given after sending the application."))
+    if not 1 <= rating <= 5:
+        raise FieldError("rating", _("Choose a rating from 1 to 5."))
+    feedback, _created = Feedback.objects.update_or_create(
+        application=application, defaults={"rating": rating, "comment": comment[:2000]})
+    return feedback

@@ -2,50 +2,151 @@
 
 from __future__ import annotations
 
-import uuid
-
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
+from geodata.crs import STORAGE_SRID, WEB_SRID, point_to_srid
+from geodata.models import Parcel
+from geodata.selectors import addresses_search, detail_report, parcels_by_designation
 from permits import maps
-from permits.exceptions import InvalidApplication
-from permits.forms import ApplicationForm
+from permits.exceptions import InvalidApplication, InvalidAttachment, NotEditable
+from permits.forms import DraftForm, FeedbackForm, GuidanceForm
+from permits.guidance import BY_KEY, documents_for
+from permits.models import Application
+from permits.receipt import receipt_pdf
 from permits.selectors import applications_for_applicant, applications_for_officer, is_officer
-from permits.services import ApplicationInput, application_submit
+from permits.services import (
+    DraftInput,
+    FieldError,
+    application_save,
+    application_start,
+    application_submit,
+    attachment_add,
+    attachment_remove,
+    feedback_give,
+)
+from permits.workflow import Status
 
-PIN_FIELDS = {"lat": "id_lat", "lon": "id_lon", "parcel": "id_parcel",
-              "designation": "property-designation"}
+FORM_FIELDS = ("case_type", "measure", "description", "building_area_m2", "height_m",
+               "floors", "contact_name", "contact_email", "contact_phone")
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Show what each kind of user can do."""
-    mine = applications_for_applicant(request.user)[:20] if request.user.is_authenticated else []
-    return render(request, "permits/home.html", {
-        "is_officer": is_officer(request.user), "applications": mine})
+    """Show what each kind of user can do, and the applicant's own applications."""
+    mine = applications_for_applicant(request.user) if request.user.is_authenticated else []
+    return render(request, "permits/home.html", {"applications": mine})
+
+
+def guidance(request: HttpRequest) -> HttpResponse:
+    """Ask what the applicant wants to do; show the case type and documents it needs."""
+    form = GuidanceForm(request.GET or None)
+    answer = BY_KEY[form.cleaned_data["answer"]] if form.is_valid() else None
+    return render(request, "permits/guidance.html", {
+        "form": form, "answer": answer,
+        "documents": documents_for(answer.case_type) if answer else []})
 
 
 @login_required
+@require_POST
 def application_new(request: HttpRequest) -> HttpResponse:
-    """Show the application form beside the map; store it when submitted."""
+    """Start a draft from the guidance's answer."""
+    answer = BY_KEY.get(request.POST.get("answer", ""))
+    if answer is None:
+        return redirect("permits:guidance")
+    application = application_start(request.user, answer.case_type, answer.measure)
+    return redirect("permits:application-edit", pk=application.pk)
+
+
+def _own(request: HttpRequest, pk: int) -> Application:
+    return get_object_or_404(applications_for_applicant(request.user), pk=pk)
+
+
+def _draft_input(form: DraftForm) -> DraftInput:
+    d = form.cleaned_data
+    return DraftInput(**{name: d.get(name) for name in FORM_FIELDS if name in d},
+                      lon=d.get("lon"), lat=d.get("lat"),
+                      parcel_objektidentitet=d.get("chosen") or "",
+                      whole_parcel=bool(d.get("whole_parcel")), corners=d.get("corners") or "",
+                      drawn=d.get("drawn"))
+
+
+@login_required
+def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The application form beside the map; every button saves the draft first."""
+    application = _own(request, pk)
+    if application.status != Status.DRAFT:
+        return redirect("permits:application", pk=pk)
+    results: dict[str, list[object]] = {}
     if request.method == "POST":
-        form = ApplicationForm(request.POST)
+        form = DraftForm(request.POST, request.FILES)
+        action = request.POST.get("action", "save")
         if form.is_valid():
-            d = form.cleaned_data
-            try:
-                application = application_submit(request.user, ApplicationInput(
-                    case_type=d["case_type"], measure=d["measure"],
-                    description=d["description"], lon=d["lon"], lat=d["lat"],
-                    submission_key=d["submission_key"]))
-            except InvalidApplication as exc:
-                form.add_error(None, str(exc))
-            else:
-                return redirect("permits:application", pk=application.pk)
+            done = _handle(request, application, form, action, results)
+            if done is not None:
+                return done
     else:
-        form = ApplicationForm(initial={"submission_key": uuid.uuid4()})
+        form = DraftForm(initial=_initial(application))
+    report = detail_report(application.location) if application.location else None
     return render(request, "permits/application_form.html", {
-        "form": form, "map": maps.pin_map(PIN_FIELDS)})
+        "form": form, "application": application, "map": maps.application_map(application),
+        "report": report, "results": results,
+        "documents": documents_for(application.case_type)})
+
+
+def _handle(request: HttpRequest, application: Application, form: DraftForm, action: str,
+            results: dict[str, list[object]]) -> HttpResponse | None:
+    """Save, then do what the button asked; return a redirect when all went well."""
+    try:
+        application_save(application, request.user, _draft_input(form))
+    except FieldError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+    upload = form.cleaned_data.get("attachment_file")
+    if upload is not None:
+        try:
+            attachment_add(application, request.user, form.cleaned_data["attachment_kind"],
+                           upload)
+        except (InvalidAttachment, FieldError) as exc:
+            form.add_error("attachment_file", str(exc))
+    if action.startswith("remove-") and action[7:].isdigit():
+        attachment_remove(application, request.user, int(action[7:]))
+    if action == "search":
+        query = form.cleaned_data.get("designation") or ""
+        results["choices"] = _search(query)
+        if not results["choices"]:
+            form.add_error("designation", _("No property or address matches %(q)s.")
+                           % {"q": query})
+        return None
+    if form.errors:
+        return None
+    if action == "submit":
+        try:
+            application_submit(application, request.user)
+        except FieldError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            return None
+        except (InvalidApplication, NotEditable) as exc:
+            form.add_error(None, str(exc))
+            return None
+        return redirect("permits:application", pk=application.pk)
+    messages.success(request, _("Your draft has been saved."))
+    return redirect("permits:application-edit", pk=application.pk)
+
+
+def _initial(application: Application) -> dict[str, object]:
+    initial: dict[str, object] = {name: getattr(application, name) for name in FORM_FIELDS}
+    initial["whole_parcel"] = application.site_is_whole_parcel
+    if application.location is not None:
+        lon, lat = point_to_srid(application.location.x, application.location.y,
+                                 STORAGE_SRID, WEB_SRID)
+        initial["lat"], initial["lon"] = round(lat, 8), round(lon, 8)
+    if application.parcel_objektidentitet:
+        initial["parcel"] = str(application.parcel_objektidentitet)
+    return initial
 
 
 @login_required
@@ -54,8 +155,57 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if is_officer(request.user):
         application = get_object_or_404(applications_for_officer(request.user), pk=pk)
     else:
-        application = get_object_or_404(applications_for_applicant(request.user), pk=pk)
-    return render(request, "permits/application_detail.html", {"application": application})
+        application = _own(request, pk)
+        if application.status == Status.DRAFT:
+            return redirect("permits:application-edit", pk=pk)
+    show_feedback = (application.applicant_id == request.user.pk
+                     and not hasattr(application, "feedback"))
+    return render(request, "permits/application_detail.html", {
+        "application": application, "feedback_form": FeedbackForm() if show_feedback else None,
+        "events": application.events.select_related("actor")})
+
+
+@login_required
+def application_receipt(request: HttpRequest, pk: int) -> HttpResponse:
+    """Download the PDF receipt of a submitted application."""
+    application = _own(request, pk) if not is_officer(request.user) else get_object_or_404(
+        applications_for_officer(request.user), pk=pk)
+    if application.status == Status.DRAFT:
+        raise Http404
+    response = HttpResponse(receipt_pdf(application), content_type="application/pdf")
+    name = (application.case_number or str(pk)).replace(" ", "-")
+    response["Content-Disposition"] = f'attachment; filename="kvitto-{name}.pdf"'
+    return response
+
+
+@login_required
+def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:
+    """Send an attachment to its applicant or an officer."""
+    application = _own(request, pk) if not is_officer(request.user) else get_object_or_404(
+        applications_for_officer(request.user), pk=pk)
+    attachment = get_object_or_404(application.attachments, pk=attachment_id)
+    return FileResponse(attachment.file.open("rb"), as_attachment=True,
+                        filename=attachment.original_name, content_type="application/pdf")
+
+
+@login_required
+@require_POST
+def feedback(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record the applicant's rating of the e-service."""
+    application = _own(request, pk)
+    form = FeedbackForm(request.POST)
+    if form.is_valid():
+        try:
+            feedback_give(application, request.user, form.cleaned_data["rating"],
+                          form.cleaned_data["comment"])
+        except InvalidApplication as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Thank you for your feedback!"))
+        return redirect("permits:application", pk=pk)
+    return render(request, "permits/application_detail.html", {
+        "application": application, "feedback_form": form,
+        "events": application.events.select_related("actor")})
 
 
 @login_required
@@ -66,3 +216,17 @@ def officer_applications(request: HttpRequest) -> HttpResponse:
     applications = list(applications_for_officer(request.user)[:500])
     return render(request, "permits/officer_applications.html", {
         "applications": applications, "map": maps.applications_map(applications)})
+
+
+def _search(query: str) -> list[tuple[str, str]]:
+    """Return (parcel objektidentitet, label) for properties and addresses matching."""
+    choices = [(str(p.objektidentitet), p.beteckning)
+               for p in parcels_by_designation(query, limit=8)]
+    for address in addresses_search(query, limit=8):
+        parcel = (Parcel.objects.filter(geom__intersects=address.geom).first()
+                  or Parcel.objects.filter(
+                      registerenhetsreferens=address.registerenhetsreferens).first())
+        if parcel is not None:
+            choices.append((str(parcel.objektidentitet),
+                            f"{address.adress}, {address.postort} ({parcel.beteckning})"))
+    return choices
