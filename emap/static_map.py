@@ -13,6 +13,9 @@ import shapely
 from PIL import Image, ImageDraw
 
 
+PAPER = (246, 246, 240, 255)
+
+
 @dataclass(frozen=True)
 class Style:
     """How to draw one geometry."""
@@ -27,13 +30,14 @@ def render_png(box: tuple[float, float, float, float], size: tuple[int, int],
                ) -> bytes:
     """Draw x/y geometries (in the box's CRS) into a PNG of ``size`` pixels."""
     width, height = size
+    base = Image.new("RGBA", size, PAPER)
     if background:
         try:
-            base = Image.open(io.BytesIO(background)).convert("RGBA").resize(size)
+            # A transparent background map lies on paper, not on black.
+            base = Image.alpha_composite(
+                base, Image.open(io.BytesIO(background)).convert("RGBA").resize(size))
         except OSError:
-            base = Image.new("RGBA", size, (246, 246, 240, 255))
-    else:
-        base = Image.new("RGBA", size, (246, 246, 240, 255))
+            pass
     overlay = Image.new("RGBA", size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     x0, y0, x1, y1 = box

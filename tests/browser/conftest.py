@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-results"
+ARTIFACTS = ROOT / "var" / "test-results"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 # Playwright's sync API keeps an event loop in this thread; Django refuses database
 # access from a thread with a running loop unless told it is safe, which it is here
@@ -36,10 +38,13 @@ def browser() -> Iterator[object]:
 def page(browser, live_server, settings, ogc_server):
     """A fresh page; every request it makes is recorded in ``page.requested``."""
     settings.LOVKARTA_BACKGROUND_WMS = ogc_server
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="sv-SE",
+                                  accept_downloads=True)
     page = context.new_page()
     page.requested = []
     page.on("request", lambda request: page.requested.append(request.url))
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.set_default_timeout(15_000)
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -52,3 +57,16 @@ def log_in(page, base_url: str, username: str) -> None:
     page.fill("#id_password", "lovkarta-demo")
     page.click("main button[type=submit]")
     page.wait_for_url(f"{base_url}/")
+
+
+def axe_check(page, name: str) -> None:
+    """Run axe-core (from npm) on the page; fail on serious or critical violations."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact,
+                                       nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
+    }""")
+    bad = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert not bad, f"axe on {name}: {bad}"
