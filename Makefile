@@ -25,7 +25,8 @@ lint: deps
 	.venv/bin/lint-imports
 
 bench: deps fixtures
-	$(PY) bench/run.py
+	WITH_POSTGIS=1 scripts/setup.sh
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/static var/test-*.sqlite3 var/fixtures

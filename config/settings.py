@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "emap",
     "permits",
 ]
+if env.str("LOVKARTA_OIDC_CLIENT_ID", default=""):
+    INSTALLED_APPS.append("mozilla_django_oidc")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -91,6 +93,30 @@ elif _engine.endswith("postgis"):
 else:
     raise ImproperlyConfigured(
         f"DATABASE_URL must be spatialite:// or postgis://, not {_engine}")
+
+# Log-in: local accounts, and an OIDC e-ID provider (BankID, Freja eID... through a broker)
+# when LOVKARTA_OIDC_CLIENT_ID is set. Configuration only: no code changes.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+_OIDC_SETTINGS = {
+    "OIDC_RP_CLIENT_ID": "LOVKARTA_OIDC_CLIENT_ID",
+    "OIDC_RP_CLIENT_SECRET": "LOVKARTA_OIDC_CLIENT_SECRET",
+    "OIDC_OP_AUTHORIZATION_ENDPOINT": "LOVKARTA_OIDC_AUTHORIZATION_ENDPOINT",
+    "OIDC_OP_TOKEN_ENDPOINT": "LOVKARTA_OIDC_TOKEN_ENDPOINT",
+    "OIDC_OP_USER_ENDPOINT": "LOVKARTA_OIDC_USER_ENDPOINT",
+    "OIDC_OP_JWKS_ENDPOINT": "LOVKARTA_OIDC_JWKS_ENDPOINT",
+}
+LOVKARTA_OIDC_ENABLED = bool(env.str("LOVKARTA_OIDC_CLIENT_ID", default=""))
+if LOVKARTA_OIDC_ENABLED:
+    _missing = [var for var in _OIDC_SETTINGS.values() if not env.str(var, default="")]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"OIDC log-in is half configured: set {', '.join(_missing)} as well")
+    for _name, _var in _OIDC_SETTINGS.items():
+        globals()[_name] = env.str(_var)
+    OIDC_RP_SIGN_ALGO = env.str("LOVKARTA_OIDC_SIGN_ALGO", default="RS256")
+    OIDC_RP_SCOPES = env.str("LOVKARTA_OIDC_SCOPES", default="openid profile email")
+    LOVKARTA_OIDC_LABEL = env.str("LOVKARTA_OIDC_LABEL", default="e-legitimation")
+    AUTHENTICATION_BACKENDS.append("permits.auth.EIDBackend")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

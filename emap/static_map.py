@@ -6,12 +6,12 @@ image of the same box) and passes it in.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass
 
 import shapely
 from PIL import Image, ImageDraw
-
 
 PAPER = (246, 246, 240, 255)
 
@@ -32,12 +32,11 @@ def render_png(box: tuple[float, float, float, float], size: tuple[int, int],
     width, height = size
     base = Image.new("RGBA", size, PAPER)
     if background:
-        try:
-            # A transparent background map lies on paper, not on black.
+        # A transparent background map lies on paper, not on black; an unreadable one
+        # is left out.
+        with contextlib.suppress(OSError):
             base = Image.alpha_composite(
                 base, Image.open(io.BytesIO(background)).convert("RGBA").resize(size))
-        except OSError:
-            pass
     overlay = Image.new("RGBA", size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     x0, y0, x1, y1 = box

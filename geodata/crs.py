@@ -109,10 +109,19 @@ def point_to_srid(x: float, y: float, source_srid: int, target_srid: int) -> tup
     return float(tx), float(ty)
 
 
+# SWEREF 99 TM easting and northing ranges that hold all of Sweden, with a margin.
+SWEDEN_3006 = (180_000.0, 6_050_000.0, 1_000_000.0, 7_800_000.0)
+
+
 def check_sweden(x: float, y: float, srid: int) -> None:
     """Raise CRSMismatch if an x/y point in ``srid`` cannot lie in Sweden (swapped axes)."""
-    lon, lat = point_to_srid(x, y, srid, WEB_SRID)
-    if not (10.0 <= lon <= 24.5 and 55.0 <= lat <= 69.5):
+    if srid == STORAGE_SRID:  # the common case needs no transformation
+        x0, y0, x1, y1 = SWEDEN_3006
+        inside = x0 <= x <= x1 and y0 <= y <= y1
+    else:
+        lon, lat = point_to_srid(x, y, srid, WEB_SRID)
+        inside = 10.0 <= lon <= 24.5 and 55.0 <= lat <= 69.5
+    if not inside:
         raise CRSMismatch(
             f"point ({x:.3f}, {y:.3f}) in EPSG:{srid} lies outside Sweden; "
             "are easting and northing swapped?")

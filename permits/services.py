@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from geodata.crs import STORAGE_SRID, WEB_SRID, point_to_srid, to_srid
+from geodata.crs import STORAGE_SRID, SWEDEN_3006, WEB_SRID, point_to_srid, to_srid
 from geodata.errors import CRSMismatch
 from geodata.models import Municipality, Parcel
 from geodata.selectors import parcel_at, property_parcels
@@ -38,7 +38,6 @@ from permits.workflow import Status
 
 log = logging.getLogger(__name__)
 CASE_PREFIX = "BYGG"
-SWEDEN_3006 = (180_000.0, 6_050_000.0, 1_000_000.0, 7_800_000.0)
 
 
 class FieldError(InvalidApplication):

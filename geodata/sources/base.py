@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from geodata.errors import UnsupportedSource
+from geodata.errors import SourceResponseError, UnsupportedSource
 from geodata.sources.credentials import Credentials
+from geodata.sources.geometry import GeometryRejected, normalise_many
 from geodata.sources.http import HTTPPolicy, SourceHTTP
-from geodata.sources.records import Page
+from geodata.sources.records import FeatureRecord, Page, Rejected
 
 
 @dataclass
@@ -44,6 +46,27 @@ class SourceClient:
     def pages(self, bbox: tuple[float, float, float, float] | None = None) -> Iterator[Page]:
         """Yield every feature of the layer, a page at a time."""
         raise NotImplementedError
+
+    def mark_seen(self, fid: str, seen: set[str]) -> None:
+        """Remember a feature id; a second sighting means paging is not stable."""
+        if fid in seen:
+            raise SourceResponseError(
+                self.name, f"feature {fid} came twice while paging: the server's paging "
+                "is not stable")
+        seen.add(fid)
+
+    @staticmethod
+    def to_records(raw: list[tuple[str, dict[str, Any], Any]], srid: int, swap: bool,
+                   rejected: list[Rejected]) -> list[FeatureRecord]:
+        """Normalise a page's (id, properties, geometry as written) into records."""
+        records = []
+        geoms = normalise_many([g for _, _, g in raw], srid, swap)
+        for (fid, properties, _), geom in zip(raw, geoms, strict=True):
+            if isinstance(geom, GeometryRejected):
+                rejected.append(Rejected(fid, str(geom)))
+            else:
+                records.append(FeatureRecord(fid, properties, geom))
+        return records
 
     def check(self) -> str:
         """Confirm that the source answers and offers the layer; return its title."""

@@ -6,15 +6,11 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPoint, MultiPolygon, Point, Polygon
 
-from geodata.crs import STORAGE_SRID, swap_xy, to_srid
+from geodata.crs import STORAGE_SRID, SWEDEN_3006, swap_xy, to_srid
 
 
 class GeometryRejected(ValueError):
     """A geometry that cannot be used; the message says why."""
-
-
-# SWEREF 99 TM easting and northing ranges that hold all of Sweden, with a margin.
-SWEDEN_3006 = (180_000.0, 6_050_000.0, 1_000_000.0, 7_800_000.0)
 
 
 def normalise_many(geoms: list[shapely.Geometry], srid: int, swap: bool

@@ -192,7 +192,7 @@ def read_features_fast(content: bytes) -> tuple[list[str], list[dict[str, Any]],
     removed first and GDAL is told not to download WFS schemas. Anything GDAL reads
     differently from us (curves, no geometry) sends the caller to the careful path.
     """
-    from pyogrio.errors import DataSourceError, DataLayerError
+    from pyogrio.errors import DataLayerError, DataSourceError
     from pyogrio.raw import read
 
     head, rest = content[:8192], content[8192:]

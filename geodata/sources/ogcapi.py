@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import shapely.geometry
@@ -12,8 +12,8 @@ import shapely.geometry
 from geodata.crs import WEB_SRID, northing_first, parse_crs, point_to_srid, srid_of
 from geodata.errors import CRSMismatch, SourceResponseError
 from geodata.sources.base import SourceClient
-from geodata.sources.geometry import GeometryRejected, normalise_many
-from geodata.sources.records import FeatureRecord, Page, Rejected
+from geodata.sources.geometry import GeometryRejected
+from geodata.sources.records import Page, Rejected
 
 GEOJSON = "application/geo+json, application/json;q=0.9"
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -87,7 +87,8 @@ class OGCAPIFeaturesClient(SourceClient):
 
         # The next page is fetched while this one is read.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="oapif-page") as pool:
-            pending = pool.submit(fetch, f"{self.collection_url}/items", params)
+            pending: Future[tuple[dict[str, Any], dict[str, str]]] | None = pool.submit(
+                fetch, f"{self.collection_url}/items", params)
             while pending is not None:
                 body, headers = pending.result()
                 url = next((link["href"] for link in body.get("links", [])
@@ -114,24 +115,14 @@ class OGCAPIFeaturesClient(SourceClient):
         for feature in body.get("features", []):
             properties = feature.get("properties") or {}
             fid = str(properties.get(self.id_field) or feature.get("id") or "")
-            if fid in seen:
-                raise SourceResponseError(
-                    self.name, f"feature {fid} came twice while paging: the server's paging "
-                    "is not stable")
-            seen.add(fid)
+            self.mark_seen(fid, seen)
             try:
                 if not feature.get("geometry"):
                     raise GeometryRejected("no geometry")
                 raw.append((fid, properties, shapely.geometry.shape(feature["geometry"])))
             except (GeometryRejected, ValueError, TypeError, KeyError, AttributeError) as exc:
                 rejected.append(Rejected(fid, str(exc) or type(exc).__name__))
-        records: list[FeatureRecord] = []
-        geoms = normalise_many([g for _, _, g in raw], srid, swap)
-        for (fid, properties, _), geom in zip(raw, geoms, strict=True):
-            if isinstance(geom, GeometryRejected):
-                rejected.append(Rejected(fid, str(geom)))
-            else:
-                records.append(FeatureRecord(fid, properties, geom))
+        records = self.to_records(raw, srid, swap, rejected)
         matched = body.get("numberMatched")
         return Page(records, rejected, matched if isinstance(matched, int) else None)
 

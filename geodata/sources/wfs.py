@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lxml import etree
@@ -13,7 +13,6 @@ from lxml import etree
 from geodata.crs import northing_first, parse_crs, srid_of
 from geodata.errors import CRSMismatch, SourceResponseError
 from geodata.sources.base import SourceClient
-from geodata.sources.geometry import GeometryRejected, normalise_many
 from geodata.sources.gml import (
     GMLError,
     exception_text,
@@ -133,19 +132,10 @@ class WFSClient(SourceClient):
         ids = [props.get(self.id_field) or gml_id.rsplit(".", 1)[-1]
                for gml_id, props in zip(gml_ids, properties, strict=True)]
         for fid in ids:
-            if fid in seen:
-                raise SourceResponseError(
-                    self.name, f"feature {fid} came twice while paging: the server's paging "
-                    "is not stable")
-            seen.add(fid)
-        records: list[FeatureRecord] = []
+            self.mark_seen(fid, seen)
         rejected: list[Rejected] = []
-        geoms = normalise_many(shapes, srid_of(wire_srs), swap=northing_first(wire_srs))
-        for fid, props, geom in zip(ids, properties, geoms, strict=True):
-            if isinstance(geom, GeometryRejected):
-                rejected.append(Rejected(fid, str(geom)))
-            else:
-                records.append(FeatureRecord(fid, props, geom))
+        records = self.to_records(list(zip(ids, properties, shapes, strict=True)),
+                                  srid_of(wire_srs), northing_first(wire_srs), rejected)
         return Page(records, rejected, matched)
 
     def _parse_carefully(self, content: bytes, status: int, srs_name: str,
@@ -168,11 +158,7 @@ class WFSClient(SourceClient):
         for feature in iter_members(root):
             fid, properties, geom_el = feature_parts(feature)
             fid = properties.get(self.id_field) or fid.rsplit(".", 1)[-1] or fid
-            if fid in seen:
-                raise SourceResponseError(
-                    self.name, f"feature {fid} came twice while paging: the server's paging "
-                    "is not stable")
-            seen.add(fid)
+            self.mark_seen(fid, seen)
             if geom_el is None:
                 rejected.append(Rejected(fid, "no geometry"))
                 continue
@@ -188,13 +174,8 @@ class WFSClient(SourceClient):
                 rejected.append(Rejected(fid, str(exc)))
         records: list[FeatureRecord] = []
         for wire_srs, items in raw.items():
-            geoms = normalise_many([g for _, _, g in items], srid_of(wire_srs),
-                                   swap=northing_first(wire_srs))
-            for (fid, properties, _), geom in zip(items, geoms, strict=True):
-                if isinstance(geom, GeometryRejected):
-                    rejected.append(Rejected(fid, str(geom)))
-                else:
-                    records.append(FeatureRecord(fid, properties, geom))
+            records += self.to_records(items, srid_of(wire_srs), northing_first(wire_srs),
+                                       rejected)
         matched = root.get("numberMatched")
         return Page(records, rejected, int(matched) if matched and matched.isdigit() else None)
 

@@ -79,7 +79,7 @@ def test_mouse_path_from_guidance_to_pdf_receipt(page, live_server, demo_users):
         page.click("#receipt-pdf")
     from pypdf import PdfReader
 
-    reader = PdfReader(io.BytesIO(open(download.value.path(), "rb").read()))
+    reader = PdfReader(io.BytesIO(download.value.path().read_bytes()))
     assert number in reader.pages[0].extract_text()
     images = [image for p in reader.pages for image in p.images]
     assert len(images) == 1  # the situation map
