@@ -171,7 +171,8 @@ LOVKARTA_OGC_URL = env.str("LOVKARTA_OGC_URL", default="http://127.0.0.1:8081/lo
 # Background map for the web maps: a WMS URL and its layers.
 LOVKARTA_BACKGROUND_WMS = env.str("LOVKARTA_BACKGROUND_WMS", default=LOVKARTA_OGC_URL)
 LOVKARTA_BACKGROUND_LAYERS = env.str(
-    "LOVKARTA_BACKGROUND_LAYERS", default="vatten,byggnad,registerenhetsomradesytor")
+    "LOVKARTA_BACKGROUND_LAYERS",
+    default="vatten,planbestammelse,byggnad,detaljplan,registerenhetsomradesytor")
 # Timeouts for every call to an external source (seconds).
 LOVKARTA_SOURCE_CONNECT_TIMEOUT = env.float("LOVKARTA_SOURCE_CONNECT_TIMEOUT", default=5.0)
 LOVKARTA_SOURCE_READ_TIMEOUT = env.float("LOVKARTA_SOURCE_READ_TIMEOUT", default=60.0)

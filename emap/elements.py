@@ -259,3 +259,50 @@ class DrawTool(MacroElement):
 })();
 {% endmacro %}
 """)
+
+
+class Legend(MacroElement):
+    """A legend in a map corner: a swatch and a text for each style on the map.
+
+    ``entries`` are (label, CSS for the swatch), e.g. ("Fastighetsgräns",
+    "border: 2px solid #aa2828"). The legend is text in the page, so screen readers get
+    it too.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }};
+  var entries = {{ this.entries_json }};
+  var legend = L.control({position: 'bottomright'});
+  legend.onAdd = function () {
+    var box = L.DomUtil.create('div', 'emap-legend');
+    var title = document.createElement('p');
+    title.className = 'emap-legend-title';
+    title.textContent = {{ this.title_json }};
+    box.appendChild(title);
+    var list = document.createElement('ul');
+    entries.forEach(function (entry) {
+      var li = document.createElement('li');
+      var swatch = document.createElement('span');
+      swatch.className = 'emap-swatch';
+      swatch.setAttribute('style', entry[1]);
+      swatch.setAttribute('aria-hidden', 'true');
+      li.appendChild(swatch);
+      li.appendChild(document.createTextNode(entry[0]));
+      list.appendChild(li);
+    });
+    box.appendChild(list);
+    L.DomEvent.disableClickPropagation(box);
+    return box;
+  };
+  legend.addTo(map);
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, title: str, entries: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.title_json = _json(title)
+        self.entries_json = _json(entries)

@@ -46,7 +46,7 @@ class DraftForm(forms.Form):
     designation = forms.CharField(
         label=_("Property designation or address"), max_length=200, required=False,
         help_text=_("For example TOMMING 2:6 or Storgatan 11."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "list": "designation-list"}))
+        widget=forms.TextInput(attrs={"autocomplete": "off"}))
     chosen = forms.CharField(required=False)
     whole_parcel = forms.BooleanField(label=_("The whole property is the site of the work"),
                                       required=False)

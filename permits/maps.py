@@ -11,7 +11,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from emap.elements import DrawTool, Outlines, PinPicker, PointLayer
+from emap.elements import DrawTool, Legend, Outlines, PinPicker, PointLayer
 from emap.maps import LovkartaMap, MapFragment, render, wms_background
 from geodata.crs import STORAGE_SRID, WEB_SRID, point_to_srid, to_srid
 from permits.models import Application, DrawnFeature
@@ -22,10 +22,20 @@ DRAW_FIELDS = {"drawn": "id_drawn", "kind": "id_draw_kind", "list": "drawn-list"
 
 
 def _base_map(label: str, center: tuple[float, float] | None = None,
-              zoom: int = 15) -> LovkartaMap:
+              zoom: int = 15, extra: list[tuple[str, str]] | None = None) -> LovkartaMap:
     m = LovkartaMap(label=label, **({"center": center} if center else {}), zoom=zoom)
     wms_background(settings.LOVKARTA_BACKGROUND_WMS, settings.LOVKARTA_BACKGROUND_LAYERS,
                    _("Background map: Lovkarta demo data")).add_to(m)
+    # The styles of the background map's layers (fixtures/mapserver/lovkarta.map.in).
+    Legend(_("Legend"), [
+        (_("Property boundary"), "border: 2px solid #aa2828"),
+        (_("Detailed plan boundary"), "border: 3px solid #285aaa"),
+        (_("Land where no building is allowed"), "background: rgba(120,120,120,.45)"),
+        (_("Housing (B)"), "background: rgba(255,235,150,.7)"),
+        (_("Building"), "background: #d6c8be; border: 1px solid #96786e"),
+        (_("Water"), "background: #aad3df"),
+        *(extra or []),
+    ]).add_to(m)
     return m
 
 
@@ -47,7 +57,10 @@ def application_map(application: Application) -> MapFragment:
                                  STORAGE_SRID, WEB_SRID)
         center = (lat, lon)
     m = _base_map(_("Map: click where you want to build to choose the property, then draw "
-                    "what you will build"), center, zoom=18 if center else 15)
+                    "what you will build"), center, zoom=18 if center else 15, extra=[
+        (_("Your property"), "border: 3px solid #b00020"),
+        (_("What you have drawn"), "background: rgba(11,79,138,.3); border: 2px solid #0b4f8a"),
+    ])
     if application.site is not None:
         Outlines(_collection([(application.site, {})]),
                  {"color": "#7a3d00", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.05}

@@ -128,6 +128,10 @@ def test_keyboard_only_path(page, live_server, demo_users):
 
     page.focus("#id_designation")
     page.keyboard.type("tomming 2:6")
+    # Suggestions arrive while typing (a datalist the browser offers).
+    page.wait_for_function("document.querySelectorAll('#designation-list option').length > 0")
+    assert page.eval_on_selector("#designation-list option", "o => o.value") == (
+        "SUNDSVALL TOMMING 2:6")
     page.keyboard.press("Enter")  # the form's first button: search
     page.wait_for_selector("#search-results")
     axe_check(page, "search results")
