@@ -22,6 +22,8 @@ PROBE = """
 import django, os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
 from django.test import Client
 c = Client()
 page = c.get("/konto/logga-in/").content.decode()
@@ -31,15 +33,17 @@ print(r.status_code, r.get("Location", ""))
 """
 
 
-def probe(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def probe(extra: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Start Django in a fresh process with these settings, on a throwaway database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOVKARTA_OIDC_")}
-    env.update(extra, ALLOWED_HOSTS="testserver")
+    env.update(extra, ALLOWED_HOSTS="testserver",
+               DATABASE_URL=f"spatialite:///{tmp_path / 'oidc.sqlite3'}")
     return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
-def test_oidc_is_switched_on_by_settings_alone():
-    done = probe(OIDC)
+def test_oidc_is_switched_on_by_settings_alone(tmp_path):
+    done = probe(OIDC, tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     button, redirect = done.stdout.strip().splitlines()
     assert button == "BUTTON"
@@ -48,9 +52,9 @@ def test_oidc_is_switched_on_by_settings_alone():
     assert "client_id=lovkarta" in location and "hemligt" not in location
 
 
-def test_half_configured_oidc_fails_loudly():
+def test_half_configured_oidc_fails_loudly(tmp_path):
     half = {k: v for k, v in OIDC.items() if k != "LOVKARTA_OIDC_TOKEN_ENDPOINT"}
-    done = probe(half)
+    done = probe(half, tmp_path)
     assert done.returncode != 0
     assert "LOVKARTA_OIDC_TOKEN_ENDPOINT" in done.stderr
 
