@@ -196,6 +196,13 @@ def report_json(report: DetailReport, out_srid: int) -> dict[str, Any]:
             "bestammelseformulering": h.regulation.bestammelseformulering,
             "varde": h.regulation.varde,
             "overlap_m2": h.overlap_m2, "share_percent": h.share_percent,
+            "catalogue": {
+                "id": str(h.catalogue.catalogue_id), "release": h.catalogue.release,
+                "kategori": h.catalogue.kategori, "underkategori": h.catalogue.underkategori,
+                "bestammelseformulering": h.catalogue.bestammelseformulering,
+                "uttrycktvarde": h.catalogue.uttrycktvarde or None,
+                "farg": h.catalogue.farg or None,
+            } if h.catalogue else None,
         } for h in report.regulations],
         **_age(report.age),
     }

@@ -39,13 +39,15 @@ class Source(models.Model):
         BUILDINGS = "buildings", _("buildings")
         PLANS = "plans", _("detailed plans")
         REGULATIONS = "regulations", _("plan regulations")
+        CATALOGUE = "catalogue", _("plan-regulation catalogue")
         BACKGROUND = "background", _("background map")
 
     name = models.SlugField(_("name"), max_length=80, unique=True)
     protocol = models.CharField(_("protocol"), max_length=32, choices=Protocol.choices)
     version = models.CharField(_("protocol version"), max_length=16, blank=True)
     url = models.URLField(_("URL"), max_length=500)
-    layer = models.CharField(_("collection or type name"), max_length=200)
+    layer = models.CharField(_("collection, type name or catalogue release"), max_length=200,
+                             blank=True)
     crs = models.CharField(_("CRS"), max_length=120, default="EPSG:3006")
     holds = models.CharField(_("holds"), max_length=16, choices=Holds.choices)
     municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT,
@@ -235,3 +237,33 @@ class Regulation(CachedFeature):
 
     def __str__(self) -> str:
         return f"{self.beteckning or self.bestammelsekod}: {self.bestammelseformulering}"
+
+
+class CatalogueEntry(models.Model):
+    """A record of Boverket's plan-regulation catalogue (planbestämmelsekatalogen)."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+")
+    release = models.CharField(max_length=20)
+    catalogue_id = models.UUIDField()
+    bestammelsekod = models.CharField(max_length=60, db_index=True)
+    bestammelsetyp = models.CharField(max_length=40, blank=True)
+    anvandningsform = models.CharField(max_length=40, blank=True)
+    kategori = models.CharField(max_length=120, blank=True)
+    underkategori = models.CharField(max_length=120, blank=True)
+    beteckning = models.CharField(max_length=40, blank=True)
+    bestammelseformulering = models.TextField(blank=True)
+    geometrityp = models.CharField(max_length=20, blank=True)
+    farg = models.CharField(max_length=20, blank=True)
+    symbol = models.CharField(max_length=60, blank=True)
+    uttrycktvarde = models.CharField(max_length=10, blank=True)
+    borjargalla = models.DateField(null=True, blank=True)
+    slutargalla = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "catalogue_id"],
+                                               name="catalogue_entry_unique_per_source")]
+        verbose_name = _("catalogue record")
+        verbose_name_plural = _("catalogue records")
+
+    def __str__(self) -> str:
+        return f"{self.bestammelsekod}: {self.bestammelseformulering}"

@@ -68,6 +68,8 @@ PRESETS: dict[str, dict[str, dict[str, str]]] = {
                    "bestammelsekod": "CATEGORY"},
     },
 }
+# The catalogue has one schema, Boverket's own: no mapping to choose.
+PRESETS["catalogue"] = {"boverket": {}}
 PRESET_NAMES = sorted({name for presets in PRESETS.values() for name in presets})
 
 # The namespace for identities made from sources whose ids are not UUIDs.

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from geodata.crs import STORAGE_SRID, check_sweden, point_to_srid, to_srid
 from geodata.designation import DesignationError, normalise, parse
-from geodata.models import Address, Parcel, Plan, Regulation, SyncRun
+from geodata.models import Address, CatalogueEntry, Parcel, Plan, Regulation, SyncRun
 
 # A street or road parcel is long and thin: its isoperimetric quotient (4πA/P², 1 for a
 # circle, 0.785 for a square) is far below a building plot's.
@@ -136,11 +136,13 @@ def _number(text: str) -> int:
 
 @dataclass(frozen=True)
 class RegulationHit:
-    """A plan regulation that intersects the asked geometry, and by how much."""
+    """A plan regulation that intersects the asked geometry, and by how much, with its
+    record in Boverket's catalogue when the code is known there."""
 
     regulation: Regulation
     overlap_m2: float
     share_percent: float
+    catalogue: CatalogueEntry | None = None
 
 
 @dataclass
@@ -192,10 +194,21 @@ def detail_report(geometry: GEOSGeometry) -> DetailReport:
         share = 100.0 * overlap / area if area else 0.0
         hits.append(RegulationHit(regulation, round(overlap, 2), round(share, 2)))
     hits.sort(key=lambda h: (-h.overlap_m2, h.regulation.beteckning))
-    report.regulations = hits
+    records = catalogue_records({h.regulation.bestammelsekod for h in hits})
+    report.regulations = [RegulationHit(h.regulation, h.overlap_m2, h.share_percent,
+                                        records.get(h.regulation.bestammelsekod))
+                          for h in hits]
     report.age = data_age({p.source_id for p in report.parcels}
                           | {p.source_id for p in report.plans})
     return report
+
+
+def catalogue_records(codes: set[str]) -> dict[str, CatalogueEntry]:
+    """Return the newest catalogue record of each regulation code."""
+    out: dict[str, CatalogueEntry] = {}
+    for entry in CatalogueEntry.objects.filter(bestammelsekod__in=codes).order_by("release"):
+        out[entry.bestammelsekod] = entry
+    return out
 
 
 def _inner(geometry: GEOSGeometry) -> GEOSGeometry:

@@ -7,7 +7,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -17,9 +17,10 @@ from django.utils import timezone
 from geodata.bulk import insert_rows, update_rows
 from geodata.errors import CRSMismatch, GeodataError, SourceUnavailable
 from geodata.kinds import Kind, kind_for
-from geodata.models import Source, SyncRun
+from geodata.models import CatalogueEntry, Source, SyncRun
 from geodata.presets import PRESETS, MappingError
 from geodata.sources.base import SourceSpec, client_for
+from geodata.sources.boverket import CATALOGUE_FIELDS, BoverketCatalogueClient
 from geodata.sources.credentials import credentials_from_env
 from geodata.sources.geometry import GeometryRejected, coerce_many
 from geodata.sources.http import HTTPPolicy
@@ -137,13 +138,18 @@ def source_sync(source: Source, bbox: tuple[float, float, float, float] | None =
             raise SourceUnavailable(source.name, (
                 f"skipped after {source.consecutive_failures} failures in a row; next try "
                 f"after {timezone.localtime(source.circuit_open_until):%Y-%m-%d %H:%M}"))
-        kind = kind_for(source.holds)
-        # One transaction from the first page to the last: readers (and a failed sync)
-        # see the last good data until it commits.
-        with transaction.atomic():
-            writer = Writer(kind.model, source, full=bbox is None, counts=counts)
-            fetched = _fetch(source, kind, bbox, counts, progress, writer)
-            writer.finish()
+        if source.holds == Source.Holds.CATALOGUE:
+            fetched = Fetched()
+            with transaction.atomic():
+                run.source_version = _sync_catalogue(source, counts, progress)
+        else:
+            kind = kind_for(source.holds)
+            # One transaction from the first page to the last: readers (and a failed
+            # sync) see the last good data until it commits.
+            with transaction.atomic():
+                writer = Writer(kind.model, source, full=bbox is None, counts=counts)
+                fetched = _fetch(source, kind, bbox, counts, progress, writer)
+                writer.finish()
     except Exception as exc:
         run.outcome = SyncRun.Outcome.FAILED
         run.error = str(exc) if isinstance(exc, GeodataError) else (
@@ -181,6 +187,48 @@ def _finish(run: SyncRun, counts: Counts) -> None:
     run.fetched, run.added, run.changed = counts.fetched, counts.added, counts.changed
     run.removed, run.rejected, run.repaired = counts.removed, counts.rejected, counts.repaired
     run.save()
+
+
+def _sync_catalogue(source: Source, counts: Counts, progress: Progress | None) -> str:
+    """Replace a source's catalogue records with the release it offers; return the release."""
+    client = client_for(source_spec(source), http_policy())
+    assert isinstance(client, BoverketCatalogueClient)
+    existing = {str(e.catalogue_id): e for e in CatalogueEntry.objects.filter(source=source)}
+    release = ""
+    seen: set[str] = set()
+    for release, record in client.records():
+        values = {name: record.get(name) or "" for name in CATALOGUE_FIELDS}
+        for day in ("borjargalla", "slutargalla"):
+            values[day] = _day(values[day])
+        key = str(record["id"])
+        seen.add(key)
+        old = existing.get(key)
+        if old is None:
+            CatalogueEntry.objects.create(source=source, release=release,
+                                          catalogue_id=key, **values)
+            counts.added += 1
+        elif any(getattr(old, k) != v for k, v in values.items()) or old.release != release:
+            for name, value in values.items():
+                setattr(old, name, value)
+            old.release = release
+            old.save()
+            counts.changed += 1
+        counts.fetched += 1
+        if progress and counts.fetched % 100 == 0:
+            progress(counts.fetched, None)
+    vanished = [e.pk for k, e in existing.items() if k not in seen]
+    CatalogueEntry.objects.filter(pk__in=vanished).delete()
+    counts.removed = len(vanished)
+    if progress:
+        progress(counts.fetched, counts.fetched)
+    return release
+
+
+def _day(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def _fetch(source: Source, kind: Kind, bbox: tuple[float, float, float, float] | None,

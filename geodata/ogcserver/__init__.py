@@ -14,6 +14,7 @@ URLs, with the map alias ``lovkarta``:
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import shutil
@@ -117,6 +118,10 @@ class Gateway(BaseHTTPRequestHandler):
         if parts.path == "/health":
             self._reply(200, {"Content-Type": "text/plain"}, b"ok\n")
             return
+        if parts.path.startswith(CATALOGUE_PATH):
+            status, payload = catalogue_answer(parts.path, parts.query, self._base_url())
+            self._reply(status, {"Content-Type": "application/json"}, payload)
+            return
         if parts.path != f"/{ALIAS}" and not parts.path.startswith(f"/{ALIAS}/"):
             self._reply(404, {"Content-Type": "text/plain"}, b"unknown map\n")
             return
@@ -159,6 +164,10 @@ class Gateway(BaseHTTPRequestHandler):
         status, headers, payload = parse_cgi_output(done.stdout)
         self._reply(status, headers, payload)
 
+    def _base_url(self) -> str:
+        address: Any = self.server.server_address
+        return f"http://{self.headers.get('Host') or f'{address[0]}:{address[1]}'}"
+
     def _reply(self, status: int, headers: dict[str, str], payload: bytes) -> None:
         try:
             self.send_response(status)
@@ -172,6 +181,43 @@ class Gateway(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             # A map cancels the tiles it no longer needs; nothing to do about it.
             self.close_connection = True
+
+
+CATALOGUE_PATH = "/planbestammelsekatalogen/v1/"
+
+
+def catalogue_answer(path: str, query: str, base_url: str) -> tuple[int, bytes]:
+    """Answer the stand-in for Boverket's plan-regulation catalogue, paged.
+
+    ``/planbestammelsekatalogen/v1/releases`` lists the releases;
+    ``/planbestammelsekatalogen/v1/releases/<release>/bestammelser?offset=&limit=`` gives
+    ``{"release", "total", "items": [...], "next"}``.
+    """
+    from urllib.parse import parse_qs
+
+    from fixtures.catalogue import RELEASE, records
+
+    rest = path[len(CATALOGUE_PATH):].strip("/").split("/")
+    if rest == ["releases"]:
+        return 200, json.dumps({"releases": [RELEASE]}).encode()
+    if len(rest) == 3 and rest[0] == "releases" and rest[2] == "bestammelser":
+        if rest[1] != RELEASE:
+            return 404, json.dumps({"error": f"no release {rest[1]}"}).encode()
+        params = parse_qs(query)
+        try:
+            offset = int(params.get("offset", ["0"])[0])
+            limit = min(int(params.get("limit", ["100"])[0]), 1000)
+        except ValueError:
+            return 400, json.dumps({"error": "offset and limit are numbers"}).encode()
+        items = records()
+        page = items[offset:offset + limit]
+        more = offset + limit < len(items)
+        url = f"{base_url}{CATALOGUE_PATH}releases/{RELEASE}/bestammelser"
+        return 200, json.dumps({
+            "release": RELEASE, "total": len(items), "items": page,
+            "next": f"{url}?offset={offset + limit}&limit={limit}" if more else None,
+        }, ensure_ascii=False).encode()
+    return 404, json.dumps({"error": "unknown path"}).encode()
 
 
 def parse_cgi_output(raw: bytes) -> tuple[int, dict[str, str], bytes]:

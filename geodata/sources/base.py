@@ -75,12 +75,14 @@ class SourceClient:
 
 def client_for(spec: SourceSpec, policy: HTTPPolicy | None = None) -> SourceClient:
     """Return the adapter for a source's protocol."""
+    from geodata.sources.boverket import BoverketCatalogueClient
     from geodata.sources.ogcapi import OGCAPIFeaturesClient
     from geodata.sources.wfs import WFSClient
 
     adapters: dict[str, type[SourceClient]] = {
         "wfs": WFSClient,
         "ogcapi-features": OGCAPIFeaturesClient,
+        "boverket-catalogue": BoverketCatalogueClient,
     }
     try:
         return adapters[spec.protocol](spec, policy)

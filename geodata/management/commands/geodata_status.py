@@ -9,7 +9,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from geodata.kinds import KINDS
-from geodata.models import Source, SyncRun
+from geodata.models import CatalogueEntry, Source, SyncRun
 
 
 def _age(seconds: float | None) -> str:
@@ -34,7 +34,9 @@ class Command(BaseCommand):
                     .aggregate(at=Max("finished_at"))["at"])
             last = SyncRun.objects.filter(source=source).first()
             kind = KINDS.get(source.holds)
-            count = kind.model.objects.filter(source=source).count() if kind else 0
+            model = kind.model if kind else (
+                CatalogueEntry if source.holds == Source.Holds.CATALOGUE else None)
+            count = model.objects.filter(source=source).count() if model else 0
             if not source.enabled:
                 health = "disabled"
             elif source.circuit_open_until and source.circuit_open_until > now:

@@ -50,6 +50,11 @@ class Command(BaseCommand):
         sundsvall, _ = Municipality.objects.update_or_create(
             kommunkod="2281", defaults={"name": "Sundsvall"})
         url = options["ogc_url"].rstrip("/")
+        Source.objects.update_or_create(name="boverket-planbestammelsekatalogen", defaults={
+            "protocol": Source.Protocol.BOVERKET, "version": "",
+            "url": f"{url.rsplit('/lovkarta', 1)[0]}/planbestammelsekatalogen/v1",
+            "layer": "", "crs": "EPSG:3006", "holds": Source.Holds.CATALOGUE,
+            "municipality": None, "preset": "boverket", "page_size": 100, "enabled": True})
         for name, protocol, layer, holds, preset, enabled in DEMO_SOURCES:
             Source.objects.update_or_create(name=name, defaults={
                 "protocol": protocol, "version": "2.0.0" if protocol == "wfs" else "",
