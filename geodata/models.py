@@ -54,6 +54,10 @@ class Source(models.Model):
                                      related_name="sources", null=True, blank=True)
     preset = models.CharField(_("field mapping preset"), max_length=40, default="lantmateriet")
     page_size = models.PositiveIntegerField(_("page size"), default=1000)
+    filter = models.CharField(  # noqa: A003 (the word GIS staff use)
+        _("attribute filter"), max_length=500, blank=True,
+        help_text=_("field=value pairs separated by ; all of which must hold, e.g. "
+                    "kommunkod=2281"))
     enabled = models.BooleanField(_("enabled"), default=True)
     # Credentials never live in the database: the source names the environment
     # variables that hold them (<PREFIX>_USER/_PASSWORD, _API_KEY, or

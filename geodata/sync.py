@@ -15,13 +15,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from geodata.bulk import insert_rows, update_rows
-from geodata.errors import CRSMismatch, GeodataError, SourceUnavailable
+from geodata.errors import CRSMismatch, GeodataError, SourceUnavailable, UnsupportedSource
 from geodata.kinds import Kind, kind_for
 from geodata.models import CatalogueEntry, Source, SyncRun
 from geodata.presets import PRESETS, MappingError
 from geodata.sources.base import SourceSpec, client_for
 from geodata.sources.boverket import CATALOGUE_FIELDS, BoverketCatalogueClient
 from geodata.sources.credentials import credentials_from_env
+from geodata.sources.filters import FilterError, Filters, parse_filters
 from geodata.sources.geometry import GeometryRejected, coerce_many
 from geodata.sources.http import HTTPPolicy
 from geodata.sources.records import Rejected
@@ -52,7 +53,15 @@ def source_spec(source: Source) -> SourceSpec:
                       page_size=source.page_size,
                       id_field=mapping.get("objektidentitet", "objektidentitet"),
                       credentials=credentials_from_env(source.name, source.auth,
-                                                       source.credentials_env))
+                                                       source.credentials_env),
+                      filters=_filters(source))
+
+
+def _filters(source: Source) -> Filters:
+    try:
+        return parse_filters(source.filter)
+    except FilterError as exc:
+        raise UnsupportedSource(f"{source.name}: attribute filter: {exc}") from exc
 
 
 def http_policy() -> HTTPPolicy:

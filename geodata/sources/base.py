@@ -8,6 +8,7 @@ from typing import Any
 
 from geodata.errors import SourceResponseError, UnsupportedSource
 from geodata.sources.credentials import Credentials
+from geodata.sources.filters import Filters, matches
 from geodata.sources.geometry import GeometryRejected, normalise_many
 from geodata.sources.http import HTTPPolicy, SourceHTTP
 from geodata.sources.records import FeatureRecord, Page, Rejected
@@ -26,6 +27,7 @@ class SourceSpec:
     page_size: int = 1000
     id_field: str = "objektidentitet"
     credentials: Credentials | None = None
+    filters: Filters = ()
 
 
 class SourceClient:
@@ -41,6 +43,7 @@ class SourceClient:
         self.page_size = spec.page_size
         self.id_field = spec.id_field
         self.sort_key = spec.id_field
+        self.filters = spec.filters
         self.http = SourceHTTP(spec.name, spec.url, policy, spec.credentials)
 
     def pages(self, bbox: tuple[float, float, float, float] | None = None) -> Iterator[Page]:
@@ -55,11 +58,12 @@ class SourceClient:
                 "is not stable")
         seen.add(fid)
 
-    @staticmethod
-    def to_records(raw: list[tuple[str, dict[str, Any], Any]], srid: int, swap: bool,
+    def to_records(self, raw: list[tuple[str, dict[str, Any], Any]], srid: int, swap: bool,
                    rejected: list[Rejected]) -> list[FeatureRecord]:
         """Normalise a page's (id, properties, geometry as written) into records."""
         records = []
+        if self.filters:  # a server may ignore the filter: hold it to it here
+            raw = [item for item in raw if matches(item[1], self.filters)]
         geoms = normalise_many([g for _, _, g in raw], srid, swap)
         for (fid, properties, _), geom in zip(raw, geoms, strict=True):
             if isinstance(geom, GeometryRejected):

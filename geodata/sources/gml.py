@@ -198,7 +198,10 @@ def read_features_fast(content: bytes) -> tuple[list[str], list[dict[str, Any]],
     head, rest = content[:8192], content[8192:]
     content = _SCHEMA_LOCATION.sub(b"", head, count=1) + rest
     try:
+        # Every value as text, as written: guessed types turn "0180" into 180 and "1" into
+        # "1.0" (kommunkod, block, enhet...).
         with _gdal_options({"GML_DOWNLOAD_WFS_SCHEMA": "NO", "GML_SKIP_RESOLVE_ELEMS": "ALL",
+                            "GML_FIELDTYPES": "ALWAYS_STRING",
                             "GDAL_HTTP_TIMEOUT": "1", "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": "none"}):
             meta, _fids, geoms, fields = read(io.BytesIO(content), SWAP_COORDINATES="NO")
     except (DataSourceError, DataLayerError, RuntimeError, ValueError, IndexError):

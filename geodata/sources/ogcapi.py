@@ -12,6 +12,7 @@ import shapely.geometry
 from geodata.crs import WEB_SRID, northing_first, parse_crs, point_to_srid, srid_of
 from geodata.errors import CRSMismatch, SourceResponseError
 from geodata.sources.base import SourceClient
+from geodata.sources.filters import cql2_text
 from geodata.sources.geometry import GeometryRejected
 from geodata.sources.records import Page, Rejected
 
@@ -80,6 +81,9 @@ class OGCAPIFeaturesClient(SourceClient):
                            for x in (bbox[0], bbox[2]) for y in (bbox[1], bbox[3])]
                 lons, lats = [c[0] for c in corners], [c[1] for c in corners]
                 params["bbox"] = f"{min(lons):.8f},{min(lats):.8f},{max(lons):.8f},{max(lats):.8f}"
+        if self.filters:
+            params["filter"] = cql2_text(self.filters)
+            params["filter-lang"] = "cql2-text"
         seen: set[str] = set()
 
         def fetch(url: str, query: dict[str, str] | None) -> tuple[dict[str, Any], dict[str, str]]:

@@ -13,6 +13,7 @@ from lxml import etree
 from geodata.crs import northing_first, parse_crs, srid_of
 from geodata.errors import CRSMismatch, SourceResponseError
 from geodata.sources.base import SourceClient
+from geodata.sources.filters import fes_filter
 from geodata.sources.gml import (
     GMLError,
     exception_text,
@@ -62,6 +63,18 @@ class WFSClient(SourceClient):
             minx, miny, maxx, maxy = bbox
             ordered = (miny, minx, maxy, maxx) if northing_first(srs_name) else bbox
             params["BBOX"] = ",".join(f"{v:.6f}" for v in ordered) + f",{srs_name}"
+        if self.filters:
+            # BBOX and FILTER may not both be given: the box goes inside the filter.
+            box = ""
+            if bbox:
+                lower, upper = " ".join(f"{v:.6f}" for v in ordered[:2]), " ".join(
+                    f"{v:.6f}" for v in ordered[2:])
+                tag = "fes:BBOX" if is2 else "ogc:BBOX"
+                box = (f'<{tag}><gml:Envelope srsName="{srs_name}"><gml:lowerCorner>{lower}'
+                       f"</gml:lowerCorner><gml:upperCorner>{upper}</gml:upperCorner>"
+                       f"</gml:Envelope></{tag}>")
+                del params["BBOX"]
+            params["FILTER"] = fes_filter(self.filters, version, box)
         seen: set[str] = set()
         count_key = "COUNT" if is2 else "MAXFEATURES"
 

@@ -45,6 +45,9 @@ def page(browser, live_server, settings, ogc_server):
     page.on("request", lambda request: page.requested.append(request.url))
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.failed = []
+    page.on("response", lambda r: page.failed.append(f"{r.status} {r.url}")
+            if r.status >= 500 else None)
     page.set_default_timeout(15_000)
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

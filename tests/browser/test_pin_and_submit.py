@@ -46,7 +46,11 @@ def test_mouse_path_from_guidance_to_pdf_receipt(page, live_server, demo_users):
                   "{animate: false})", [lat, lon])
     click_at(page, generate.E0 + 12.5, generate.N0 + 30.0)
     page.locator("#property-designation", has_text="SUNDSVALL ABBOTEN 1").wait_for()
-    page.locator("#property-summary", has_text="Detaljplan").wait_for()
+    try:
+        page.locator("#property-summary", has_text="Detaljplan").wait_for()
+    except Exception:
+        raise AssertionError(f"summary: {page.inner_text('#property-summary')!r}, server "
+                             f"errors: {page.failed}, page errors: {page.errors}") from None
     assert "Marken får inte förses med byggnad" in page.inner_text("#property-summary")
 
     # Draw a 10 x 8 m footprint with the polygon tool.

@@ -177,3 +177,42 @@ def test_invalid_ring_is_repaired_and_recorded():
     fixed, repair = as_multipolygon(bowtie)
     assert fixed.is_valid and fixed.area == pytest.approx(50.0)
     assert "Self-intersection" in repair
+
+
+def tomming_ids(fixture_gpkg) -> set[str]:
+    table = pyogrio.read_dataframe(fixture_gpkg, layer="registerenhetsomradesytor",
+                                   columns=["objektidentitet", "trakt"], read_geometry=False)
+    return set(table[table["trakt"] == "TOMMING"]["objektidentitet"])
+
+
+@pytest.mark.parametrize("protocol,suffix", [("wfs", ""), ("ogcapi-features", "/ogcapi")])
+def test_attribute_filter(protocol, suffix, municipality, ogc_server, fixture_gpkg):
+    source = Source.objects.create(
+        name=f"t-filter-{protocol}", protocol=protocol, url=ogc_server + suffix,
+        layer="registerenhetsomradesytor", holds="parcels", municipality=municipality,
+        filter="trakt=TOMMING; kommunkod=2281", page_size=500)
+    run = source_sync(source)
+    stored = {str(i) for i in Parcel.objects.filter(source=source).values_list(
+        "objektidentitet", flat=True)}
+    assert stored == tomming_ids(fixture_gpkg) and run.rejected == 0
+
+
+def test_attribute_filter_with_a_bbox(municipality, ogc_server):
+    source = Source.objects.create(
+        name="t-filter-bbox", protocol="wfs", url=ogc_server, layer="registerenhetsomradesytor",
+        holds="parcels", municipality=municipality, filter="enhet=1")
+    source_sync(source, bbox=ABBOTEN_BBOX)
+    # The street parcel around the block has enhet 1 too; values stay text ("1", not 1.0).
+    found = Parcel.objects.filter(source=source).order_by("beteckning")
+    assert [(p.beteckning, p.block, p.enhet) for p in found] == [
+        ("SUNDSVALL ABBOTEN 1", "", "1"), ("SUNDSVALL STENSTADEN 1:1", "1", "1")]
+
+
+def test_unreadable_filter_fails_the_sync_clearly(municipality, ogc_server):
+    from geodata.errors import UnsupportedSource
+
+    source = Source.objects.create(
+        name="t-filter-bad", protocol="wfs", url=ogc_server, layer="registerenhetsomradesytor",
+        holds="parcels", municipality=municipality, filter="trakt TOMMING")
+    with pytest.raises(UnsupportedSource, match="attribute filter: 'trakt TOMMING'"):
+        source_sync(source)

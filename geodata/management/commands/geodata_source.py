@@ -12,6 +12,7 @@ from geodata.errors import CRSMismatch, UnsupportedSource
 from geodata.models import Municipality, Source
 from geodata.presets import PRESET_NAMES, PRESETS
 from geodata.sources.credentials import AUTH_KINDS, credentials_from_env
+from geodata.sources.filters import FilterError, parse_filters
 
 
 class Command(BaseCommand):
@@ -35,6 +36,8 @@ class Command(BaseCommand):
                          help="prefix of the environment variables holding the credentials")
         add.add_argument("--schedule-minutes", type=int, default=None,
                          help="sync in the background every N minutes")
+        add.add_argument("--filter", default="",
+                         help="attribute filter: field=value pairs separated by ;")
         add.add_argument("--disabled", action="store_true")
         sub.add_parser("list", help="list the sources")
         remove = sub.add_parser("remove", help="remove a source and its cached features")
@@ -52,6 +55,10 @@ class Command(BaseCommand):
                 o["holds"], {}):
             raise CommandError(f"preset {o['preset']!r} does not fit a source of "
                                f"{o['holds']} (try: {', '.join(PRESETS[o['holds']])})")
+        try:
+            parse_filters(o["filter"])
+        except FilterError as exc:
+            raise CommandError(f"--filter: {exc}") from exc
         if o["auth"] != "none":
             try:
                 credentials_from_env(o["name"], o["auth"], o["credentials_env"])
@@ -71,6 +78,7 @@ class Command(BaseCommand):
                              ("version", o["protocol_version"]), ("page_size", o["page_size"]),
                              ("auth", o["auth"]), ("credentials_env", o["credentials_env"]),
                              ("schedule_minutes", o["schedule_minutes"]),
+                             ("filter", o["filter"]),
                              ("enabled", not o["disabled"])):
             setattr(source, field, value)
         try:
