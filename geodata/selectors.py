@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from geodata.crs import STORAGE_SRID, check_sweden, point_to_srid, to_srid
 from geodata.designation import DesignationError, normalise, parse
-from geodata.models import Address, CatalogueEntry, Parcel, Plan, Regulation, SyncRun
+from geodata.models import Address, CatalogueEntry, Parcel, Plan, Regulation, Source, SyncRun
 
 # A street or road parcel is long and thin: its isoperimetric quotient (4πA/P², 1 for a
 # circle, 0.785 for a square) is far below a building plot's.
@@ -268,3 +268,23 @@ def neighbours(parcel: Parcel) -> Neighbours:
     key = lambda p: (p.beteckning, p.omradesnummer)  # noqa: E731
     return Neighbours(touching=sorted([p for p in touching if p not in roads], key=key),
                       across_road=sorted(across, key=key), roads=sorted(roads, key=key))
+
+
+@dataclass(frozen=True)
+class BackgroundMap:
+    """Where the web maps get their background: a WMS URL and its layers."""
+
+    url: str
+    layers: str
+
+
+def background_map(kommunkod: str | None = None) -> BackgroundMap | None:
+    """Return the registered WMS background map (the municipality's first), if any."""
+    sources = Source.objects.filter(holds=Source.Holds.BACKGROUND, protocol=Source.Protocol.WMS,
+                                    enabled=True).order_by("name")
+    if kommunkod:
+        own = sources.filter(municipality__kommunkod=kommunkod).first()
+        if own is not None:
+            return BackgroundMap(own.url, own.layer)
+    first = sources.first()
+    return BackgroundMap(first.url, first.layer) if first else None

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from emap.elements import DrawTool, Legend, Outlines, PinPicker, PointLayer
 from emap.maps import LovkartaMap, MapFragment, render, wms_background
 from geodata.crs import STORAGE_SRID, WEB_SRID, point_to_srid, to_srid
+from geodata.selectors import BackgroundMap, background_map
 from permits.models import Application, DrawnFeature
 
 PIN_FIELDS = {"lat": "id_lat", "lon": "id_lon", "parcel": "id_parcel",
@@ -24,7 +25,8 @@ DRAW_FIELDS = {"drawn": "id_drawn", "kind": "id_draw_kind", "list": "drawn-list"
 def _base_map(label: str, center: tuple[float, float] | None = None,
               zoom: int = 15, extra: list[tuple[str, str]] | None = None) -> LovkartaMap:
     m = LovkartaMap(label=label, **({"center": center} if center else {}), zoom=zoom)
-    wms_background(settings.LOVKARTA_BACKGROUND_WMS, settings.LOVKARTA_BACKGROUND_LAYERS,
+    background = background_source()
+    wms_background(background.url, background.layers,
                    _("Background map: Lovkarta demo data")).add_to(m)
     # The styles of the background map's layers (fixtures/mapserver/lovkarta.map.in).
     Legend(_("Legend"), [
@@ -37,6 +39,12 @@ def _base_map(label: str, center: tuple[float, float] | None = None,
         *(extra or []),
     ]).add_to(m)
     return m
+
+
+def background_source() -> BackgroundMap:
+    """Return the background map: a registered WMS source, else the settings' one."""
+    return background_map() or BackgroundMap(settings.LOVKARTA_BACKGROUND_WMS,
+                                             settings.LOVKARTA_BACKGROUND_LAYERS)
 
 
 def _web(geom: GEOSGeometry) -> dict[str, Any]:

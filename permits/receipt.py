@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import shapely
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
@@ -16,6 +15,7 @@ from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Tabl
 
 from emap.static_map import Style, render_png
 from geodata.sources.wms import get_map
+from permits.maps import background_source
 from permits.models import Application
 
 MAP_SIZE = (1000, 700)
@@ -44,8 +44,8 @@ def situation_map(application: Application) -> bytes:
     half_w = max(maxx - minx, (maxy - miny) * MAP_SIZE[0] / MAP_SIZE[1], 40) * 0.65
     half_h = half_w * MAP_SIZE[1] / MAP_SIZE[0]
     box = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
-    background = get_map(settings.LOVKARTA_BACKGROUND_WMS, settings.LOVKARTA_BACKGROUND_LAYERS,
-                         box, MAP_SIZE)
+    source = background_source()
+    background = get_map(source.url, source.layers, box, MAP_SIZE)
     return render_png(box, MAP_SIZE, shapes, background)
 
 

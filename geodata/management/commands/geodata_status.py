@@ -39,6 +39,8 @@ class Command(BaseCommand):
             count = model.objects.filter(source=source).count() if model else 0
             if not source.enabled:
                 health = "disabled"
+            elif source.holds == Source.Holds.BACKGROUND:
+                health = "background map, read live"
             elif source.circuit_open_until and source.circuit_open_until > now:
                 health = (f"circuit open until "
                           f"{timezone.localtime(source.circuit_open_until):%H:%M} "

@@ -55,6 +55,11 @@ class Command(BaseCommand):
             "url": f"{url.rsplit('/lovkarta', 1)[0]}/planbestammelsekatalogen/v1",
             "layer": "", "crs": "EPSG:3006", "holds": Source.Holds.CATALOGUE,
             "municipality": None, "preset": "boverket", "page_size": 100, "enabled": True})
+        Source.objects.update_or_create(name="sundsvall-bakgrundskarta", defaults={
+            "protocol": Source.Protocol.WMS, "version": "1.3.0", "url": url,
+            "layer": settings.LOVKARTA_BACKGROUND_LAYERS, "crs": "EPSG:3857",
+            "holds": Source.Holds.BACKGROUND, "municipality": sundsvall, "preset": "",
+            "page_size": 1, "enabled": True})
         for name, protocol, layer, holds, preset, enabled in DEMO_SOURCES:
             Source.objects.update_or_create(name=name, defaults={
                 "protocol": protocol, "version": "2.0.0" if protocol == "wfs" else "",
