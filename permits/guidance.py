@@ -23,6 +23,11 @@ class Answer:
     case_type: str
     measure: str
 
+    @property
+    def case_type_label(self) -> str:
+        """Return the case type as people say it, with its code: "bygglov (BL)"."""
+        return f"{dict(CaseType.choices)[self.case_type]} ({self.case_type})"
+
 
 ANSWERS: tuple[Answer, ...] = (
     Answer("bygga-nytt", _("Build a new house or other building"),

@@ -11,9 +11,12 @@ export LOVKARTA_OGC_URL="http://127.0.0.1:${OGC_PORT}/lovkarta"
 $PY manage.py migrate --noinput -v 0
 $PY manage.py collectstatic --noinput -v 0
 
+WEB_PID=""
 $PY -m geodata.ogcserver --port "$OGC_PORT" &
 OGC_PID=$!
-trap 'kill "$OGC_PID" 2>/dev/null || true' EXIT
+# Ctrl-C (or TERM) stops everything this script started. The servers run as background
+# jobs, so that `wait` below can be interrupted and the traps run at once.
+trap 'kill $WEB_PID "$OGC_PID" 2>/dev/null || true' EXIT
 trap 'exit 130' INT TERM
 for _ in $(seq 1 50); do
   if curl -fsS "http://127.0.0.1:${OGC_PORT}/health" >/dev/null 2>&1; then break; fi
@@ -38,4 +41,6 @@ cat <<BANNER
   Stop with Ctrl-C.
 
 BANNER
-$PY manage.py runserver "127.0.0.1:${WEB_PORT}" --noreload
+$PY manage.py runserver "127.0.0.1:${WEB_PORT}" --noreload &
+WEB_PID=$!
+wait "$WEB_PID"

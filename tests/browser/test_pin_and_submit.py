@@ -34,7 +34,7 @@ def test_mouse_path_from_guidance_to_pdf_receipt(page, live_server, demo_users):
     axe_check(page, "guidance")
     page.click("label:has-text('Bygga ett nytt hus')")
     page.click("#guidance-next")
-    assert page.inner_text("#guidance-case-type") == "BL"
+    assert page.inner_text("#guidance-case-type") == "bygglov (BL)"
     axe_check(page, "guidance result")
     page.click("#start-application")
     page.wait_for_url(f"{base}/ansokan/*/redigera/")

@@ -24,10 +24,10 @@ def edit(client, application, **overrides):
 
 def test_guidance_ends_in_case_type_and_documents(client):
     page = client.get("/ansokan/", {"answer": "bygga-nytt"}).content.decode()
-    assert 'id="guidance-case-type">BL<' in page
+    assert 'id="guidance-case-type">bygglov (BL)<' in page
     assert "situationsplan" in page and "fasadritning" in page
     fireplace = client.get("/ansokan/", {"answer": "eldstad"}).content.decode()
-    assert 'id="guidance-case-type">ANM<' in fireplace
+    assert 'id="guidance-case-type">anmälan (ANM)<' in fireplace
     wrong = client.get("/ansokan/", {"answer": "flyga"})
     assert 'class="error-summary"' in wrong.content.decode()
 
