@@ -153,9 +153,9 @@ def load_million(parcels: int) -> tuple[float, float, float, float]:
     sources = {holds: f"bench-1m-{holds}" for holds in ("parcels", "plans", "regulations")}
     for holds, name in sources.items():
         psql(f"INSERT INTO geodata_source (name, protocol, version, url, layer, crs, holds, "
-             f"preset, page_size, enabled, auth, credentials_env, consecutive_failures) "
+             f"preset, page_size, enabled, auth, credentials_env, consecutive_failures, filter) "
              f"VALUES ('{name}', 'wfs', '2.0.0', 'http://127.0.0.1/x', 'x', 'EPSG:3006', "
-             f"'{holds}', 'lantmateriet', 1000, false, 'none', '', 0)", DB)
+             f"'{holds}', 'lantmateriet', 1000, false, 'none', '', 0, '')", DB)
         psql(f"INSERT INTO geodata_syncrun (source_id, started_at, finished_at, outcome, "
              f"fetched, added, changed, removed, rejected, repaired, source_version, error, "
              f"rejections, repairs) SELECT id, now(), now(), 'succeeded', 0, 0, 0, 0, 0, 0, "
