@@ -83,7 +83,7 @@ _PARCEL_AT = {
 def parcel_at(x: float, y: float, srid: int = STORAGE_SRID) -> Parcel | None:
     """Return the parcel area under an x/y point given in any supported CRS."""
     point = storage_point(x, y, srid)
-    columns = ", ".join(f.column for f in Parcel._meta.concrete_fields if f.name != "geom")
+    columns = ", ".join(str(f.column) for f in Parcel._meta.concrete_fields if f.name != "geom")
     sql = _PARCEL_AT[connection.vendor].format(srid=STORAGE_SRID, columns=columns)
     params = [point.x, point.y] * (2 if connection.vendor == "sqlite" else 1)
     return next(iter(Parcel.objects.raw(sql, params)), None)
