@@ -216,3 +216,39 @@ def test_unreadable_filter_fails_the_sync_clearly(municipality, ogc_server):
         holds="parcels", municipality=municipality, filter="trakt TOMMING")
     with pytest.raises(UnsupportedSource, match="attribute filter: 'trakt TOMMING'"):
         source_sync(source)
+
+
+def _count_elsewhere(source_id: int) -> int:
+    """Count a source's parcels over a connection of its own, as another reader would."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    sql = f"SELECT count(*) FROM geodata_parcel WHERE source_id = {int(source_id)}"
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(s["NAME"], timeout=5) as other:
+            return int(other.execute(sql).fetchone()[0])
+    import psycopg
+
+    with psycopg.connect(host=s["HOST"] or "127.0.0.1", port=s["PORT"] or 5432,
+                         user=s["USER"], dbname=s["NAME"]) as other:
+        return int(other.execute(sql).fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readers_never_see_half_a_sync(municipality, ogc_server):
+    source = Source.objects.create(
+        name="t-halfway", protocol="wfs", url=ogc_server, layer="registerenhetsomradesytor",
+        holds="parcels", municipality=municipality, page_size=700)
+    source_sync(source, bbox=ABBOTEN_BBOX)
+    assert _count_elsewhere(source.pk) == 9
+    seen_during: list[int] = []
+
+    def progress(done: int, total: int | None) -> None:
+        # Pages already written inside the sync's transaction: invisible to others.
+        seen_during.append(_count_elsewhere(source.pk))
+
+    run = source_sync(source, progress=progress)
+    assert len(seen_during) >= 4 and set(seen_during) == {9}
+    assert _count_elsewhere(source.pk) == run.fetched > 2000
