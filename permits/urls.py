@@ -12,5 +12,6 @@ urlpatterns = [
     path("ansokan/<int:pk>/bilaga/<int:attachment_id>/", views.attachment_download,
          name="attachment"),
     path("ansokan/<int:pk>/omdome/", views.feedback, name="feedback"),
+    path("statistik/", views.statistics, name="statistics"),
     path("handlaggare/ansokningar/", views.officer_applications, name="officer-applications"),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -19,7 +19,12 @@ from permits.forms import DraftForm, FeedbackForm, GuidanceForm
 from permits.guidance import BY_KEY, documents_for
 from permits.models import Application
 from permits.receipt import receipt_pdf
-from permits.selectors import applications_for_applicant, applications_for_officer, is_officer
+from permits.selectors import (
+    applications_for_applicant,
+    applications_for_officer,
+    is_officer,
+    service_statistics,
+)
 from permits.services import (
     DraftInput,
     FieldError,
@@ -206,6 +211,14 @@ def feedback(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "permits/application_detail.html", {
         "application": application, "feedback_form": form,
         "events": application.events.select_related("actor")})
+
+
+def statistics(request: HttpRequest) -> HttpResponse:
+    """Show the e-service's statistics (open data; also as JSON with ?format=json)."""
+    figures = service_statistics()
+    if request.GET.get("format") == "json":
+        return JsonResponse(figures, json_dumps_params={"ensure_ascii": False})
+    return render(request, "permits/statistics.html", {"figures": figures})
 
 
 @login_required

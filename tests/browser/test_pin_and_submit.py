@@ -180,3 +180,5 @@ def test_swedish_first_english_on_request(page, live_server):
     page.wait_for_load_state()
     assert page.get_attribute("html", "lang") == "en"
     axe_check(page, "home in English")
+    page.goto(f"{live_server.url}/statistik/")
+    axe_check(page, "statistics")

@@ -225,3 +225,15 @@ def test_point_is_stored_in_sweref99tm(applicant, draft):
     draft.refresh_from_db()
     assert draft.location.srid == 3006
     assert draft.location.x == pytest.approx(generate.E0 + 12.0, abs=0.01)
+
+
+def test_statistics_count_applications_and_feedback(applicant, draft, client):
+    submit(applicant, draft)
+    applicant.post(f"/ansokan/{draft.pk}/omdome/", {"rating": "5", "comment": "Bra"})
+    figures = client.get("/statistik/", {"format": "json"}).json()
+    assert figures["applications"] == 1 and figures["by_case_type"] == {"BL": 1}
+    assert figures["feedback"] == {"answers": 1, "average_rating": 5.0,
+                                   "distribution": {"5": 1}}
+    assert "Bra" not in str(figures)  # comments are not published
+    page = client.get("/statistik/").content.decode()
+    assert 'id="stat-applications"' in page
