@@ -274,7 +274,7 @@ def _fetch(source: Source, kind: Kind, bbox: tuple[float, float, float, float] |
             rows.append((row, wkb, digest.hexdigest()))
         if rows:
             writer.write(fields, rows)
-        counts.fetched += len(page.records) + len(page.rejected)
+        counts.fetched += page.size
         if progress:
             progress(counts.fetched, page.matched)
     counts.rejected = len(out.rejected)

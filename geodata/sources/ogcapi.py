@@ -107,7 +107,14 @@ class OGCAPIFeaturesClient(SourceClient):
                 wire = content_crs.strip("<> ") or asked or CRS84_URI
                 if asked and wire != asked:
                     raise CRSMismatch(f"{self.name}: asked for {asked}, the server sent {wire}")
-                yield self._page(body, wire, seen)
+                page = self._page(body, wire, seen)
+                yield page
+                if pending is None and page.matched is not None and len(seen) != page.matched:
+                    # Paging skipped or repeated features: a full sync would remove what
+                    # it did not see, so it must not go on.
+                    raise SourceResponseError(
+                        self.name, f"the server counted {page.matched} features but paging "
+                        f"gave {len(seen)}; the data may have changed meanwhile: try again")
 
     def _page(self, body: dict[str, Any], wire_crs: str, seen: set[str]) -> Page:
         if body.get("type") != "FeatureCollection":
@@ -128,7 +135,8 @@ class OGCAPIFeaturesClient(SourceClient):
                 rejected.append(Rejected(fid, str(exc) or type(exc).__name__))
         records = self.to_records(raw, srid, swap, rejected)
         matched = body.get("numberMatched")
-        return Page(records, rejected, matched if isinstance(matched, int) else None)
+        return Page(records, rejected, matched if isinstance(matched, int) else None,
+                    len(body.get("features", [])))
 
     def check(self) -> str:
         """Fetch the collection's metadata; return its title."""

@@ -27,8 +27,14 @@ class Rejected:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page of features; ``matched`` is the total when the source says it."""
+    """One page of features; ``matched`` is the total when the source says it, and
+    ``received`` how many features the server sent (before a client-side filter)."""
 
     records: list[FeatureRecord]
     rejected: list[Rejected]
     matched: int | None
+    received: int = -1
+
+    @property
+    def size(self) -> int:
+        return self.received if self.received >= 0 else len(self.records) + len(self.rejected)

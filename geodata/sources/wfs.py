@@ -11,7 +11,7 @@ from typing import Any
 from lxml import etree
 
 from geodata.crs import northing_first, parse_crs, srid_of
-from geodata.errors import CRSMismatch, SourceResponseError
+from geodata.errors import CRSMismatch, SourceError, SourceResponseError
 from geodata.sources.base import SourceClient
 from geodata.sources.filters import fes_filter
 from geodata.sources.gml import (
@@ -82,6 +82,8 @@ class WFSClient(SourceClient):
             return self.http.get(self.url, params=dict(
                 params, STARTINDEX=str(start), **{count_key: str(self.page_size)}))
 
+        total = self._hits(params)
+        got = 0
         # While one page is parsed, the next is already on its way (the server's time
         # and ours overlap); a speculative fetch past the end costs one empty page.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wfs-page") as pool:
@@ -104,14 +106,32 @@ class WFSClient(SourceClient):
                         continue
                     pending.cancel()
                     raise
-                yield page
-                returned = len(page.records) + len(page.rejected)
+                returned = page.size
+                got += returned
+                yield Page(page.records, page.rejected, page.matched or total, returned)
                 if returned < self.page_size:
                     pending.cancel()
+                    if total is not None and got != total:
+                        # Paging skipped or repeated features: a full sync would remove
+                        # what it did not see, so it must not go on.
+                        raise SourceResponseError(
+                            self.name, f"the server counted {total} features but paging "
+                            f"gave {got}; the data may have changed meanwhile: try again")
                     return
                 start += returned
                 if returned != self.page_size:  # a server that capped the page size
                     pending = pool.submit(fetch, start)
+
+    def _hits(self, params: dict[str, str]) -> int | None:
+        """Ask how many features the request matches (for progress and a final check)."""
+        hit_params = {k: v for k, v in params.items() if k != "SORTBY"}
+        hit_params["RESULTTYPE"] = "hits"
+        try:
+            head = self.http.get(self.url, params=hit_params).content[:4096]
+        except SourceError:
+            return None
+        found = re.search(rb'(?:numberMatched|numberOfFeatures)="(\d+)"', head)
+        return int(found.group(1)) if found else None
 
     def _parse(self, content: bytes, status: int, srs_name: str, seen: set[str]) -> Page:
         try:
@@ -149,7 +169,7 @@ class WFSClient(SourceClient):
         rejected: list[Rejected] = []
         records = self.to_records(list(zip(ids, properties, shapes, strict=True)),
                                   srid_of(wire_srs), northing_first(wire_srs), rejected)
-        return Page(records, rejected, matched)
+        return Page(records, rejected, matched, len(ids))
 
     def _parse_carefully(self, content: bytes, status: int, srs_name: str,
                          seen: set[str]) -> Page:
@@ -168,7 +188,9 @@ class WFSClient(SourceClient):
                 self.name, f"expected a FeatureCollection, got {etree.QName(root).localname}")
         rejected: list[Rejected] = []
         raw: dict[str, list[tuple[str, dict[str, str], Any]]] = {}
+        received = 0
         for feature in iter_members(root):
+            received += 1
             fid, properties, geom_el = feature_parts(feature)
             fid = properties.get(self.id_field) or fid.rsplit(".", 1)[-1] or fid
             self.mark_seen(fid, seen)
@@ -190,7 +212,8 @@ class WFSClient(SourceClient):
             records += self.to_records(items, srid_of(wire_srs), northing_first(wire_srs),
                                        rejected)
         matched = root.get("numberMatched")
-        return Page(records, rejected, int(matched) if matched and matched.isdigit() else None)
+        return Page(records, rejected, int(matched) if matched and matched.isdigit() else None,
+                    received)
 
     def check(self) -> str:
         """Ask the server for its capabilities (through OWSLib) and confirm the layer."""

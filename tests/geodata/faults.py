@@ -7,6 +7,7 @@ with 503 (or 429 for ``/busy-<n>/``) and then forwards to the real MapServer.
 from __future__ import annotations
 
 import base64
+import re
 import threading
 import time
 from collections import Counter
@@ -124,6 +125,14 @@ class FaultHandler(BaseHTTPRequestHandler):
                 self._send(200, body, "application/geo+json")
             else:
                 self._send(200, b'{"id": "x", "crs": []}', "application/json")
+        elif fault == "miscount":
+            # Counts one feature more than paging will give: a skipped feature.
+            upstream = requests.get(f"{self.server.upstream}/{rest}", timeout=30)
+            body = upstream.content
+            if "RESULTTYPE=hits" in rest:
+                body = re.sub(rb'numberMatched="(\d+)"',
+                              lambda m: b'numberMatched="%d"' % (int(m.group(1)) + 1), body)
+            self._send(upstream.status_code, body, upstream.headers.get("Content-Type", ""))
         elif fault.startswith(("flaky-", "busy-")):
             kind, count = fault.split("-")
             if self.server.hits[fault] <= int(count):

@@ -60,6 +60,7 @@ def sync_through(source, faults, fault, protocol="wfs"):
     ("bomb", SourceResponseError, "document type declaration is refused"),
     ("huge", SourceResponseError, "larger than the 1 MB cap"),
     ("redirect", SourceResponseError, "not the registered host"),
+    ("miscount", SourceResponseError, "counted 10 features but paging gave 9"),
 ])
 def test_failure_is_clear_and_keeps_the_cache(good, faults, fault, error, message):
     before = sorted(Parcel.objects.filter(source=good).values_list("objektidentitet", "geom"))
