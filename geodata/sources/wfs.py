@@ -108,10 +108,12 @@ class WFSClient(SourceClient):
                     raise
                 returned = page.size
                 got += returned
+                if total is not None and got > total:
+                    total = None  # the count was capped (wfs_maxfeatures): no total
                 yield Page(page.records, page.rejected, page.matched or total, returned)
                 if returned < self.page_size:
                     pending.cancel()
-                    if total is not None and got != total:
+                    if total is not None and got < total:
                         # Paging skipped or repeated features: a full sync would remove
                         # what it did not see, so it must not go on.
                         raise SourceResponseError(
