@@ -133,7 +133,8 @@ def parcel_fields(properties: dict[str, Any], preset: str,
     ``context`` gives what the source knows and the features may not say: ``kommunkod``
     and ``kommunnamn`` of the source's municipality.
     """
-    v = _mapped(properties, "parcels", preset)
+    # Lantmäteriet's preset maps every name to itself: no copy needed.
+    v = dict(properties) if preset == "lantmateriet" else _mapped(properties, "parcels", preset)
     context = context or {}
     if preset == "inspire":
         return _inspire_parcel(v, context)
@@ -152,9 +153,10 @@ def parcel_fields(properties: dict[str, Any], preset: str,
         "omradesnummer": _int(v.get("omradesnummer")) or 1,
         "etikett": _text(v.get("etikett")), "senastandrad": _date(v.get("senastandrad")),
     }
-    out["beteckning"] = beteckning(out["kommunnamn"], out["trakt"], out["block"],
-                                   out["enhet"])
-    out["kort_beteckning"] = beteckning("", out["trakt"], out["block"], out["enhet"])
+    # One normalisation for both forms (this runs for every parcel of every sync).
+    short = beteckning("", out["trakt"], out["block"], out["enhet"])
+    out["kort_beteckning"] = short
+    out["beteckning"] = f"{normalise(out['kommunnamn'])} {short}".lstrip()
     return out
 
 
