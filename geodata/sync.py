@@ -1,4 +1,4 @@
-"""Sync a source into the cache: fetch everything, then swap it in within one transaction."""
+"""Sync a source into the cache: page by page, inside one transaction."""
 
 from __future__ import annotations
 
@@ -134,7 +134,8 @@ def source_sync(source: Source, bbox: tuple[float, float, float, float] | None =
                 progress: Progress | None = None, force: bool = False) -> SyncRun:
     """Fetch a source's features and upsert them into the cache; record the run.
 
-     see the old data or the new, never half: the swap is one transaction.
+    Readers see the old data or the new, never half: the sync is one transaction, and
+    pages are written as they arrive, so memory holds a page, not the whole layer.
     On failure the run is recorded, the cache keeps its last good data and the error is
     raised. After repeated failures the circuit opens and the source is left alone for
     a while (``force`` tries anyway).
