@@ -85,6 +85,7 @@ class Fetched:
 
     rejected: list[Rejected] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    version: str = ""  # of the source's first answer (ETag, Last-Modified, timeStamp)
 
 
 class Writer:
@@ -172,6 +173,7 @@ def source_sync(source: Source, bbox: tuple[float, float, float, float] | None =
     for item in fetched.rejected[:50]:
         log.warning("%s: rejected feature %s: %s", source.name, item.id, item.reason)
     run.outcome = SyncRun.Outcome.SUCCEEDED
+    run.source_version = run.source_version or fetched.version
     run.rejections = "\n".join(f"{r.id}: {r.reason}" for r in fetched.rejected[:10_000])
     run.repairs = "\n".join(fetched.repaired[:10_000])
     _finish(run, counts)
@@ -249,6 +251,7 @@ def _fetch(source: Source, kind: Kind, bbox: tuple[float, float, float, float] |
                "kommunnamn": source.municipality.name} if source.municipality else {}
     fields: list[str] = []
     for page in client.pages(bbox):
+        out.version = out.version or page.version
         out.rejected.extend(page.rejected)
         misplaced = sum("outside Sweden" in r.reason for r in page.rejected)
         if misplaced and misplaced * 2 > len(page.records) + len(page.rejected):

@@ -34,6 +34,11 @@ class HTTPPolicy:
     max_retry_after: float = 30.0
 
 
+def response_version(response: requests.Response) -> str:
+    """Return what identifies the version of an answer: ETag, else Last-Modified."""
+    return (response.headers.get("ETag") or response.headers.get("Last-Modified") or "")[:200]
+
+
 class SourceHTTP:
     """Fetch URLs of one registered source, within its policy."""
 

@@ -14,6 +14,7 @@ from geodata.errors import CRSMismatch, SourceResponseError
 from geodata.sources.base import SourceClient
 from geodata.sources.filters import cql2_text
 from geodata.sources.geometry import GeometryRejected
+from geodata.sources.http import response_version
 from geodata.sources.records import Page, Rejected
 
 GEOJSON = "application/geo+json, application/json;q=0.9"
@@ -31,6 +32,7 @@ class OGCAPIFeaturesClient(SourceClient):
     def _json(self, url: str, params: dict[str, str] | None = None,
               accept: str = "application/json") -> tuple[dict[str, Any], dict[str, str]]:
         response = self.http.get(url, params=params, accept=accept)
+        version = response_version(response)
         try:
             body = json.loads(response.content)
         except ValueError as exc:
@@ -44,7 +46,9 @@ class OGCAPIFeaturesClient(SourceClient):
                 self.name, f"HTTP {response.status_code} from {response.url}: {detail or body}")
         if not isinstance(body, dict):
             raise SourceResponseError(self.name, f"unexpected JSON from {response.url}")
-        return body, dict(response.headers)
+        headers = dict(response.headers)
+        headers["X-Lovkarta-Version"] = version or str(body.get("timeStamp") or "")[:200]
+        return body, headers
 
     @property
     def collection_url(self) -> str:
@@ -108,7 +112,8 @@ class OGCAPIFeaturesClient(SourceClient):
                 if asked and wire != asked:
                     raise CRSMismatch(f"{self.name}: asked for {asked}, the server sent {wire}")
                 page = self._page(body, wire, seen)
-                yield page
+                yield Page(page.records, page.rejected, page.matched, page.received,
+                           headers.get("X-Lovkarta-Version", ""))
                 if pending is None and page.matched is not None and len(seen) != page.matched:
                     # Paging skipped or repeated features: a full sync would remove what
                     # it did not see, so it must not go on.

@@ -34,6 +34,7 @@ class Page:
     rejected: list[Rejected]
     matched: int | None
     received: int = -1
+    version: str = ""  # the source's ETag, Last-Modified or timeStamp for this answer
 
     @property
     def size(self) -> int:

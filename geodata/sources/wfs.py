@@ -24,9 +24,11 @@ from geodata.sources.gml import (
     read_features_fast,
     sniff,
 )
+from geodata.sources.http import response_version
 from geodata.sources.records import FeatureRecord, Page, Rejected
 
 log = logging.getLogger(__name__)
+_TIMESTAMP = re.compile(rb'timeStamp="([^"]{1,64})"')
 _SRS_NAME = re.compile(rb'<[\w.-]+:(?:Polygon|MultiSurface|MultiPolygon|Point|Surface|LineString'
                        rb'|MultiCurve|MultiPoint)\b[^>]*?\ssrsName="([^"]+)"')
 
@@ -110,7 +112,10 @@ class WFSClient(SourceClient):
                 got += returned
                 if total is not None and got > total:
                     total = None  # the count was capped (wfs_maxfeatures): no total
-                yield Page(page.records, page.rejected, page.matched or total, returned)
+                stamp = _TIMESTAMP.search(response.content[:4096])
+                version = response_version(response) or (
+                    stamp.group(1).decode() if stamp else "")
+                yield Page(page.records, page.rejected, page.matched or total, returned, version)
                 if returned < self.page_size:
                     pending.cancel()
                     if total is not None and got < total:
