@@ -9,10 +9,9 @@ DEB_PACKAGES=(
   cgi-mapserver mapserver-bin python3-venv python3-dev build-essential
   nodejs npm chromium gettext
 )
+# Redis for background work (and the worker test, which starts its own if none runs).
+command -v redis-server >/dev/null || DEB_PACKAGES+=(redis-server)
 [ "${WITH_POSTGIS:-0}" = 1 ] && DEB_PACKAGES+=(postgresql-15-postgis-3)
-if [ "${WITH_REDIS:-0}" = 1 ] && ! command -v redis-server >/dev/null; then
-  DEB_PACKAGES+=(redis-server)
-fi
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -17,8 +18,44 @@ from geodata.models import Parcel, Source, SyncRun
 from geodata.tasks import sources_due, sync_source
 from tests.geodata.test_sync import ABBOTEN_BBOX
 
-REDIS_URL = os.environ.get("LOVKARTA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    """A Redis for the worker: LOVKARTA_TEST_REDIS_URL, the machine's, or our own."""
+    import shutil
+
+    import redis
+
+    for url in filter(None, (os.environ.get("LOVKARTA_TEST_REDIS_URL"),
+                             "redis://127.0.0.1:6379/15")):
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+            yield url
+            return
+        except redis.RedisError:
+            continue
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("no Redis running and no redis-server to start (make deps installs it)")
+    from tests.conftest import free_port
+
+    port = free_port()
+    workdir = str(tmp_path_factory.mktemp("redis"))
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", workdir],
+                              stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(50):
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+            break
+        except redis.RedisError:
+            time.sleep(0.1)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
 
 
 def database_url() -> str:
@@ -31,26 +68,20 @@ def database_url() -> str:
 
 
 @pytest.fixture
-def worker():
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        pytest.fail(f"Redis is not running at {REDIS_URL} ({exc}); .ci/run starts it")
+def worker(redis_url):
     from config.celery import app
 
     queue = f"lovkarta-test-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": REDIS_URL,
+    env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": redis_url,
            "DJANGO_SETTINGS_MODULE": "config.settings"}
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
          "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle",
          "--loglevel=WARNING"], cwd=ROOT, env=env)
     saved = dict(app.conf)
-    app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL, task_always_eager=False)
+    app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False)
     try:
-        yield queue
+        yield queue, redis_url
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -60,6 +91,7 @@ def worker():
 
 @pytest.mark.django_db(transaction=True)
 def test_sync_runs_on_a_real_worker(worker, municipality, ogc_server):
+    queue, redis = worker
     source = Source.objects.create(
         name="bakgrund", protocol="wfs", version="2.0.0", url=ogc_server,
         layer="registerenhetsomradesytor", crs="EPSG:3006", holds="parcels",
@@ -70,10 +102,10 @@ def test_sync_runs_on_a_real_worker(worker, municipality, ogc_server):
 
     # Explicit broker connection and result backend: earlier inline tasks in this process
     # may have cached the in-memory ones.
-    with app.connection_for_write(REDIS_URL) as conn:
-        sent = sync_source.apply_async(args=[source.pk, list(ABBOTEN_BBOX)], queue=worker,
+    with app.connection_for_write(redis) as conn:
+        sent = sync_source.apply_async(args=[source.pk, list(ABBOTEN_BBOX)], queue=queue,
                                        connection=conn)
-    backend = RedisBackend(app=app, url=REDIS_URL)
+    backend = RedisBackend(app=app, url=redis)
     summary = app.AsyncResult(sent.id, backend=backend).get(timeout=90)
     assert summary["outcome"] == "succeeded" and summary["fetched"] == 9
     run = SyncRun.objects.get(pk=summary["run"])  # written by the worker's process
