@@ -309,3 +309,23 @@ def background_map(kommunkod: str | None = None) -> BackgroundMap | None:
             return BackgroundMap(own.url, own.layer)
     first = sources.first()
     return BackgroundMap(first.url, first.layer) if first else None
+
+
+def address_parcels(addresses: list[Address]) -> dict[int, Parcel]:
+    """Return the property parcel of each address (by address pk), in one query.
+
+    The address's register-unit reference is the join; an address without one falls back
+    to the parcel under its point.
+    """
+    refs = {a.registerenhetsreferens for a in addresses if a.registerenhetsreferens}
+    by_ref: dict[object, Parcel] = {}
+    for parcel in Parcel.objects.filter(registerenhetsreferens__in=refs).order_by(
+            "omradesnummer"):
+        by_ref.setdefault(parcel.registerenhetsreferens, parcel)
+    out: dict[int, Parcel] = {}
+    for address in addresses:
+        found = by_ref.get(address.registerenhetsreferens) or parcel_at(
+            address.geom.x, address.geom.y)
+        if found is not None:
+            out[address.pk] = found
+    return out

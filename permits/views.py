@@ -11,8 +11,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from geodata.crs import STORAGE_SRID, WEB_SRID, point_to_srid
-from geodata.models import Parcel
-from geodata.selectors import addresses_search, detail_report, parcels_by_designation
+from geodata.selectors import (
+    address_parcels,
+    addresses_search,
+    detail_report,
+    parcels_by_designation,
+)
 from permits import maps
 from permits.exceptions import InvalidApplication, InvalidAttachment, NotEditable
 from permits.forms import DraftForm, FeedbackForm, GuidanceForm
@@ -235,10 +239,10 @@ def _search(query: str) -> list[tuple[str, str]]:
     """Return (parcel objektidentitet, label) for properties and addresses matching."""
     choices = [(str(p.objektidentitet), p.beteckning)
                for p in parcels_by_designation(query, limit=8)]
-    for address in addresses_search(query, limit=8):
-        parcel = (Parcel.objects.filter(geom__intersects=address.geom).first()
-                  or Parcel.objects.filter(
-                      registerenhetsreferens=address.registerenhetsreferens).first())
+    addresses = addresses_search(query, limit=8)
+    parcels = address_parcels(addresses)
+    for address in addresses:
+        parcel = parcels.get(address.pk)
         if parcel is not None:
             choices.append((str(parcel.objektidentitet),
                             f"{address.adress}, {address.postort} ({parcel.beteckning})"))
