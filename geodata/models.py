@@ -118,7 +118,10 @@ class CachedFeature(models.Model):
     """What every cached feature has: its identity at the source and when it was synced."""
 
     objektidentitet = models.UUIDField(db_index=True)
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique constraint (source, objektidentitet) serves lookups
+    # by source, and every index costs each synced row (a sync writes 100,000s of them).
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+",
+                               db_index=False)
     synced_at = models.DateTimeField()
     content_hash = models.CharField(max_length=40)
 
@@ -133,21 +136,31 @@ class Parcel(CachedFeature):
 
     registerenhetsreferens = models.UUIDField(db_index=True)
     objekttyp = models.CharField(max_length=40, blank=True)
-    kommunkod = models.CharField(max_length=4, db_index=True)
+    kommunkod = models.CharField(max_length=4)
     kommunnamn = models.CharField(max_length=100)
     trakt = models.CharField(max_length=100)
     block = models.CharField(max_length=10, blank=True)
     enhet = models.CharField(max_length=10)
     omradesnummer = models.PositiveIntegerField(default=1)
     etikett = models.CharField(max_length=200, blank=True)
-    beteckning = models.CharField(max_length=250, db_index=True)
+    beteckning = models.CharField(max_length=250)
     # The designation without its register area ("ABBOTEN 1"), for typing without it.
-    kort_beteckning = models.CharField(max_length=200, db_index=True)
+    kort_beteckning = models.CharField(max_length=200)
     senastandrad = models.DateField(null=True, blank=True)
     geom = models.MultiPolygonField(srid=STORAGE_SRID)
 
     class Meta(CachedFeature.Meta):
         ordering = ["beteckning", "omradesnummer"]
+        # One index per searched column: the designations are matched exactly and by
+        # prefix (LIKE 'X%'), which on PostgreSQL needs the pattern operator class (it
+        # serves equality too); Django's db_index would add a second, plain index.
+        indexes = [
+            models.Index(fields=["beteckning"], opclasses=["varchar_pattern_ops"],
+                         name="parcel_beteckning_idx"),
+            models.Index(fields=["kort_beteckning"], opclasses=["varchar_pattern_ops"],
+                         name="parcel_kort_beteckning_idx"),
+            models.Index(fields=["kommunkod"], name="parcel_kommunkod_idx"),
+        ]
         verbose_name = _("parcel")
         verbose_name_plural = _("parcels")
 
