@@ -180,6 +180,8 @@ LOVKARTA_SOURCE_MAX_BYTES = env.int("LOVKARTA_SOURCE_MAX_BYTES", default=256 * 1
 LOVKARTA_SOURCE_DEADLINE = env.float("LOVKARTA_SOURCE_DEADLINE", default=3600.0)
 LOVKARTA_SOURCE_RETRIES = env.int("LOVKARTA_SOURCE_RETRIES", default=3)
 LOVKARTA_SOURCE_BACKOFF = env.float("LOVKARTA_SOURCE_BACKOFF", default=0.5)
+# Page requests in flight at once per source while syncing (1 = one at a time).
+LOVKARTA_SOURCE_PARALLEL_REQUESTS = env.int("LOVKARTA_SOURCE_PARALLEL_REQUESTS", default=2)
 
 # Background work: Celery on Redis when REDIS_URL is set, inline otherwise.
 REDIS_URL = env.str("REDIS_URL", default="")

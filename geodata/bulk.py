@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import connection as default_connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from geodata.crs import STORAGE_SRID
 
@@ -20,7 +21,7 @@ def _columns(model: Any, fields: Sequence[str]) -> list[str]:
     return [model._meta.get_field(name).column for name in fields]
 
 
-def _preparers(model: Any, fields: Sequence[str]) -> list[Any]:
+def _preparers(model: Any, fields: Sequence[str], connection: BaseDatabaseWrapper) -> list[Any]:
     """Return per-column functions turning Python values into what the database takes."""
     def prep(field: Any) -> Any:
         return lambda value: field.get_db_prep_save(value, connection)
@@ -28,15 +29,17 @@ def _preparers(model: Any, fields: Sequence[str]) -> list[Any]:
     return [prep(model._meta.get_field(name)) for name in fields[:-1]]
 
 
-def _quote(name: str) -> str:
-    return connection.ops.quote_name(name)
+def insert_rows(model: Any, fields: Sequence[str], rows: Iterable[Sequence[Any]],
+                connection: BaseDatabaseWrapper = default_connection) -> int:
+    """Insert rows whose last value is the geometry as WKB; return how many.
 
-
-def insert_rows(model: Any, fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Insert rows whose last value is the geometry as WKB; return how many."""
-    table = _quote(model._meta.db_table)
+    ``connection`` is the calling thread's by default; a sync's writer thread passes the
+    connection (and so the transaction) of the thread that started the sync.
+    """
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
     columns = _columns(model, fields)
-    names = ", ".join(_quote(c) for c in columns)
+    names = ", ".join(quote(c) for c in columns)
     count = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -52,7 +55,7 @@ def insert_rows(model: Any, fields: Sequence[str], rows: Iterable[Sequence[Any]]
             batch: list[Sequence[Any]] = []
             # Table and column names come from the models, quoted; values are parameters.
             sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
-            prep = _preparers(model, fields)
+            prep = _preparers(model, fields, connection)
             for row in rows:
                 batch.append([p(v) for p, v in zip(prep, row[:-1], strict=True)]
                              + [bytes(row[-1])])
@@ -66,16 +69,18 @@ def insert_rows(model: Any, fields: Sequence[str], rows: Iterable[Sequence[Any]]
     return count
 
 
-def update_rows(model: Any, fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def update_rows(model: Any, fields: Sequence[str], rows: Iterable[Sequence[Any]],
+                connection: BaseDatabaseWrapper = default_connection) -> None:
     """Update rows by primary key: each row is (values..., WKB geometry, pk)."""
-    table = _quote(model._meta.db_table)
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
     columns = _columns(model, fields)
     geom_from = "ST_GeomFromWKB" if connection.vendor == "postgresql" else "GeomFromWKB"
-    sets = [f"{_quote(c)} = %s" for c in columns[:-1]]
-    sets.append(f"{_quote(columns[-1])} = {geom_from}(%s, {STORAGE_SRID})")
+    sets = [f"{quote(c)} = %s" for c in columns[:-1]]
+    sets.append(f"{quote(columns[-1])} = {geom_from}(%s, {STORAGE_SRID})")
     sql = (f"UPDATE {table} SET {', '.join(sets)} "  # noqa: S608 (names from the models)
-           f"WHERE {_quote(model._meta.pk.column)} = %s")
-    prep = _preparers(model, fields)
+           f"WHERE {quote(model._meta.pk.column)} = %s")
+    prep = _preparers(model, fields, connection)
     with connection.cursor() as cursor:
         cursor.executemany(sql, [[p(v) for p, v in zip(prep, row[:-2], strict=True)]
                                  + [bytes(row[-2]), row[-1]] for row in rows])

@@ -24,6 +24,10 @@ class SourceResponseError(SourceError):
     """The source answered, but with something we cannot use."""
 
 
+class PagingUnstable(SourceResponseError):
+    """Paging repeated or skipped features (an unstable order, or data changed meanwhile)."""
+
+
 class CRSMismatch(GeodataError):
     """A coordinate reference system is unknown or not the one expected."""
 

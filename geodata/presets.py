@@ -8,6 +8,7 @@ that municipalities digitised themselves (``AKTBET``, ``CATEGORY``, ``DESCRIPTIO
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Callable
@@ -148,7 +149,7 @@ def parcel_fields(properties: dict[str, Any], preset: str,
         "registerenhetsreferens": as_uuid(v.get("registerenhetsreferens")
                                           or v["objektidentitet"]),
         "objekttyp": _text(v.get("objekttyp")), "kommunkod": _text(v["kommunkod"]),
-        "kommunnamn": _text(v.get("kommunnamn")), "trakt": normalise(_text(v["trakt"])),
+        "kommunnamn": _text(v.get("kommunnamn")), "trakt": _normalised(_text(v["trakt"])),
         "block": _text(v.get("block")).upper(), "enhet": _text(v["enhet"]),
         "omradesnummer": _int(v.get("omradesnummer")) or 1,
         "etikett": _text(v.get("etikett")), "senastandrad": _date(v.get("senastandrad")),
@@ -156,8 +157,14 @@ def parcel_fields(properties: dict[str, Any], preset: str,
     # One normalisation for both forms (this runs for every parcel of every sync).
     short = beteckning("", out["trakt"], out["block"], out["enhet"])
     out["kort_beteckning"] = short
-    out["beteckning"] = f"{normalise(out['kommunnamn'])} {short}".lstrip()
+    out["beteckning"] = f"{_normalised(out['kommunnamn'])} {short}".lstrip()
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalised(name: str) -> str:
+    """normalise() for names that recur on every page (trakter, municipalities)."""
+    return normalise(name)
 
 
 _INSPIRE_LABEL = re.compile(r"^(?P<area>\S+)\s+(?P<rest>.+)$")

@@ -6,16 +6,23 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from geodata.bulk import insert_rows, update_rows
-from geodata.errors import CRSMismatch, GeodataError, SourceUnavailable, UnsupportedSource
+from geodata.errors import (
+    CRSMismatch,
+    GeodataError,
+    PagingUnstable,
+    SourceUnavailable,
+    UnsupportedSource,
+)
 from geodata.kinds import Kind, kind_for
 from geodata.models import CatalogueEntry, Source, SyncRun
 from geodata.presets import PRESETS, MappingError
@@ -44,8 +51,13 @@ class Counts:
     rejected: int = 0
     repaired: int = 0
 
+    def reset(self) -> None:
+        """Forget a failed attempt's figures."""
+        for item in fields(self):
+            setattr(self, item.name, 0)
 
-def source_spec(source: Source) -> SourceSpec:
+
+def source_spec(source: Source, sorted_paging: bool = False) -> SourceSpec:
     """Return the adapter's view of a registered source."""
     mapping = PRESETS.get(source.holds, {}).get(source.preset, {})
     return SourceSpec(name=source.name, protocol=source.protocol, url=source.url,
@@ -54,7 +66,7 @@ def source_spec(source: Source) -> SourceSpec:
                       id_field=mapping.get("objektidentitet", "objektidentitet"),
                       credentials=credentials_from_env(source.name, source.auth,
                                                        source.credentials_env),
-                      filters=_filters(source))
+                      filters=_filters(source), sorted_paging=sorted_paging)
 
 
 def _filters(source: Source) -> Filters:
@@ -71,7 +83,8 @@ def http_policy() -> HTTPPolicy:
                       deadline=settings.LOVKARTA_SOURCE_DEADLINE,
                       max_bytes=settings.LOVKARTA_SOURCE_MAX_BYTES,
                       retries=settings.LOVKARTA_SOURCE_RETRIES,
-                      backoff=settings.LOVKARTA_SOURCE_BACKOFF)
+                      backoff=settings.LOVKARTA_SOURCE_BACKOFF,
+                      parallel=settings.LOVKARTA_SOURCE_PARALLEL_REQUESTS)
 
 
 CIRCUIT_THRESHOLD = 3
@@ -89,7 +102,14 @@ class Fetched:
 
 
 class Writer:
-    """Write pages of rows into a cache table; remove what vanished at the end."""
+    """Write pages of rows into a cache table; remove what vanished at the end.
+
+    On PostgreSQL a page is written by a writer thread on the sync's own connection (so
+    in its transaction) while the next page is fetched and read: the database's time
+    (index updates) overlaps ours. Only one write is in flight; the thread that reads
+    pages does not touch the connection meanwhile. Use as a context manager, so that no
+    write is left running when the transaction ends.
+    """
 
     def __init__(self, model: Any, source: Source, full: bool, counts: Counts) -> None:
         self.model, self.source, self.full, self.counts = model, source, full, counts
@@ -98,6 +118,26 @@ class Writer:
             source=source).values_list("objektidentitet", "id", "content_hash")}
         self.seen: set[uuid.UUID] = set()
         self.columns: list[str] = []
+        self.connection = connections[DEFAULT_DB_ALIAS]
+        self.pool: ThreadPoolExecutor | None = None
+        self.pending: Future[None] | None = None
+
+    def __enter__(self) -> Writer:
+        if self.connection.vendor == "postgresql":
+            self.connection.inc_thread_sharing()
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-writer")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            try:
+                self._wait()
+            except Exception:  # noqa: BLE001 (the first error is already being raised)
+                if exc[0] is None:
+                    raise
+            finally:
+                self.pool.shutdown()
+                self.connection.dec_thread_sharing()
 
     def write(self, fields: list[str], rows: list[tuple[tuple[Any, ...], bytes, str]]) -> None:
         """Insert new rows and update changed ones; rows are (values, WKB, hash)."""
@@ -114,14 +154,29 @@ class Writer:
                 new.append((*values, self.source.pk, self.now, digest, wkb))
             elif old[1] != digest:
                 changed.append((*values, self.source.pk, self.now, digest, wkb, old[0]))
+        self._wait()
+        if self.pool is not None:
+            self.pending = self.pool.submit(self._store, self.columns, new, changed)
+        else:
+            self._store(self.columns, new, changed)
+
+    def _store(self, columns: list[str], new: list[tuple[Any, ...]],
+               changed: list[tuple[Any, ...]]) -> None:
         if new:
-            self.counts.added += insert_rows(self.model, self.columns, new)
+            self.counts.added += insert_rows(self.model, columns, new, self.connection)
         if changed:
-            update_rows(self.model, self.columns, changed)
+            update_rows(self.model, columns, changed, self.connection)
             self.counts.changed += len(changed)
+
+    def _wait(self) -> None:
+        """Let the write in flight finish; raise its error."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
 
     def finish(self) -> None:
         """Remove the features that the source no longer has (full syncs only)."""
+        self._wait()
         if not self.full:
             return
         vanished = [oid for oid in self.existing if oid not in self.seen]
@@ -154,13 +209,7 @@ def source_sync(source: Source, bbox: tuple[float, float, float, float] | None =
             with transaction.atomic():
                 run.source_version = _sync_catalogue(source, counts, progress)
         else:
-            kind = kind_for(source.holds)
-            # One transaction from the first page to the last: readers (and a failed
-            # sync) see the last good data until it commits.
-            with transaction.atomic():
-                writer = Writer(kind.model, source, full=bbox is None, counts=counts)
-                fetched = _fetch(source, kind, bbox, counts, progress, writer)
-                writer.finish()
+            fetched = _sync_features(source, bbox, counts, progress)
     except Exception as exc:
         run.outcome = SyncRun.Outcome.FAILED
         run.error = str(exc) if isinstance(exc, GeodataError) else (
@@ -179,6 +228,30 @@ def source_sync(source: Source, bbox: tuple[float, float, float, float] | None =
     _finish(run, counts)
     Source.objects.filter(pk=source.pk).update(consecutive_failures=0, circuit_open_until=None)
     return run
+
+
+def _sync_features(source: Source, bbox: tuple[float, float, float, float] | None,
+                   counts: Counts, progress: Progress | None) -> Fetched:
+    """Page a feature source into its cache table, in one transaction.
+
+    Readers (and a failed sync) see the last good data until it commits. A WFS is paged
+    in its own order first; if that order proves unstable (a feature twice, or fewer than
+    counted), the attempt is rolled back and the layer paged again, sorted by identity.
+    """
+    kind = kind_for(source.holds)
+    for sorted_paging in (False, True):
+        try:
+            with transaction.atomic(), Writer(kind.model, source, full=bbox is None,
+                                               counts=counts) as writer:
+                fetched = _fetch(source, kind, bbox, counts, progress, writer, sorted_paging)
+                writer.finish()
+            return fetched
+        except PagingUnstable as exc:
+            if sorted_paging or source.protocol != Source.Protocol.WFS:
+                raise
+            log.warning("%s; paging again, sorted by identity", exc)
+            counts.reset()
+    raise AssertionError("unreachable")
 
 
 def _circuit_failure(source: Source, opened_before: bool) -> None:
@@ -244,8 +317,9 @@ def _day(value: object) -> date | None:
 
 
 def _fetch(source: Source, kind: Kind, bbox: tuple[float, float, float, float] | None,
-           counts: Counts, progress: Progress | None, writer: Writer) -> Fetched:
-    client = client_for(source_spec(source), http_policy())
+           counts: Counts, progress: Progress | None, writer: Writer,
+           sorted_paging: bool = False) -> Fetched:
+    client = client_for(source_spec(source, sorted_paging), http_policy())
     out = Fetched()
     context = {"kommunkod": source.municipality.kommunkod,
                "kommunnamn": source.municipality.name} if source.municipality else {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -183,27 +184,68 @@ def sniff(content: bytes) -> tuple[str, int | None]:
         int(matched.group(1)) if matched else None)
 
 
-def read_features_fast(content: bytes) -> tuple[list[str], list[dict[str, Any]],
-                                               list[shapely.Geometry]] | None:
+XS = "http://www.w3.org/2001/XMLSchema"
+
+
+def schema_for_gdal(content: bytes) -> bytes | None:
+    """Turn a DescribeFeatureType answer into an XSD that GDAL reads offline, or None.
+
+    With the schema beside a page GDAL reads the page once instead of twice (without one
+    it scans the whole page first to guess the fields), and a field missing from the first
+    features is still known. Imports are removed (nothing is fetched) and every simple
+    type becomes text, as GML_FIELDTYPES=ALWAYS_STRING does for guessed fields.
+    """
+    try:
+        root = parse_document(content)
+    except GMLError:
+        return None
+    if etree.QName(root).namespace != XS or etree.QName(root).localname != "schema":
+        return None
+    for node in list(root):
+        if isinstance(node.tag, str) and etree.QName(node).localname in (
+                "import", "include", "redefine"):
+            root.remove(node)
+    for node in root.iter(f"{{{XS}}}element", f"{{{XS}}}restriction"):
+        attribute = "type" if node.tag == f"{{{XS}}}element" else "base"
+        value = node.get(attribute)
+        if not value:
+            continue
+        prefix, _, _local = value.rpartition(":")
+        if node.nsmap.get(prefix or None) == XS:
+            node.set(attribute, f"{prefix}:string" if prefix else "string")
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def read_features_fast(content: bytes, schema: bytes | None = None,
+                       workdir: Path | None = None
+                       ) -> tuple[list[str], list[dict[str, Any]], list[shapely.Geometry]] | None:
     """Read a GML feature collection with GDAL (C speed); None if it cannot.
 
     Coordinates are returned as written (SWAP_COORDINATES=NO): axis order is decided by
     the caller, through geodata.crs. Schemas are never fetched: the schemaLocation is
-    removed first and GDAL is told not to download WFS schemas. Anything GDAL reads
-    differently from us (curves, no geometry) sends the caller to the careful path.
+    removed first and GDAL is told not to download WFS schemas. Given ``schema`` (from
+    ``schema_for_gdal``) and a private ``workdir``, the page is written there beside it
+    and read in one pass. Anything GDAL reads differently from us (curves, no geometry)
+    sends the caller to the careful path.
     """
     from pyogrio.errors import DataLayerError, DataSourceError
     from pyogrio.raw import read
 
     head, rest = content[:8192], content[8192:]
     content = _SCHEMA_LOCATION.sub(b"", head, count=1) + rest
+    source: Any = io.BytesIO(content)
+    if schema is not None and workdir is not None:
+        (workdir / "page.xsd").write_bytes(schema)
+        (workdir / "page.gml").write_bytes(content)
+        source = str(workdir / "page.gml")
     try:
         # Every value as text, as written: guessed types turn "0180" into 180 and "1" into
         # "1.0" (kommunkod, block, enhet...).
         with _gdal_options({"GML_DOWNLOAD_WFS_SCHEMA": "NO", "GML_SKIP_RESOLVE_ELEMS": "ALL",
                             "GML_FIELDTYPES": "ALWAYS_STRING",
                             "GDAL_HTTP_TIMEOUT": "1", "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": "none"}):
-            meta, _fids, geoms, fields = read(io.BytesIO(content), SWAP_COORDINATES="NO")
+            # WRITE_GFS=NO: a .gfs guessed from one page must not steer the next.
+            meta, _fids, geoms, fields = read(source, SWAP_COORDINATES="NO", WRITE_GFS="NO")
     except (DataSourceError, DataLayerError, RuntimeError, ValueError, IndexError):
         return None  # an empty page, or something only the careful path can read
     names = list(meta["fields"])
@@ -215,12 +257,20 @@ def read_features_fast(content: bytes) -> tuple[list[str], list[dict[str, Any]],
         return None  # curve geometries: the careful path linearises them
     if any(g is None for g in shapes):
         return None
-    columns = [list(column) for column in fields]
+    columns = [_texts(column.tolist()) for column in fields]
     gml_ids = columns[names.index("gml_id")]
     keep = [i for i, name in enumerate(names) if name != "gml_id"]
-    properties = [{names[i]: ("" if columns[i][row] is None else str(columns[i][row]))
-                   for i in keep} for row in range(len(gml_ids))]
-    return [str(g) for g in gml_ids], properties, shapes
+    keys = [names[i] for i in keep]
+    properties = [dict(zip(keys, row, strict=True))
+                  for row in zip(*(columns[i] for i in keep), strict=True)]
+    return gml_ids, properties, shapes
+
+
+def _texts(values: list[Any]) -> list[str]:
+    """Return a column's values as text ("" for none), as the careful path reads them."""
+    if all(type(v) is str for v in values):
+        return values
+    return ["" if v is None else str(v) for v in values]
 
 
 class _gdal_options:  # noqa: N801 (used as a context manager)

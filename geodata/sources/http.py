@@ -32,6 +32,7 @@ class HTTPPolicy:
     retries: int = 3
     backoff: float = 0.5
     max_retry_after: float = 30.0
+    parallel: int = 2  # requests in flight at once while paging
 
 
 def response_version(response: requests.Response) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import shapely.geometry
 
 from geodata.crs import WEB_SRID, northing_first, parse_crs, point_to_srid, srid_of
-from geodata.errors import CRSMismatch, SourceResponseError
+from geodata.errors import CRSMismatch, PagingUnstable, SourceResponseError
 from geodata.sources.base import SourceClient
 from geodata.sources.filters import cql2_text
 from geodata.sources.geometry import GeometryRejected
@@ -117,7 +117,7 @@ class OGCAPIFeaturesClient(SourceClient):
                 if pending is None and page.matched is not None and len(seen) != page.matched:
                     # Paging skipped or repeated features: a full sync would remove what
                     # it did not see, so it must not go on.
-                    raise SourceResponseError(
+                    raise PagingUnstable(
                         self.name, f"the server counted {page.matched} features but paging "
                         f"gave {len(seen)}; the data may have changed meanwhile: try again")
 

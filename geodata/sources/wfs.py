@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
 from geodata.crs import northing_first, parse_crs, srid_of
-from geodata.errors import CRSMismatch, SourceError, SourceResponseError
+from geodata.errors import CRSMismatch, PagingUnstable, SourceError, SourceResponseError
 from geodata.sources.base import SourceClient
 from geodata.sources.filters import fes_filter
 from geodata.sources.gml import (
@@ -22,6 +25,7 @@ from geodata.sources.gml import (
     iter_members,
     parse_document,
     read_features_fast,
+    schema_for_gdal,
     sniff,
 )
 from geodata.sources.http import response_version
@@ -57,9 +61,11 @@ class WFSClient(SourceClient):
             "SERVICE": "WFS", "VERSION": version, "REQUEST": "GetFeature",
             ("TYPENAMES" if is2 else "TYPENAME"): self.layer,
             "SRSNAME": srs_name,
-            # Paging without a stable order repeats and skips features.
-            "SORTBY": self.sort_key + (" ASC" if is2 else ""),
         }
+        if self.sorted_paging:
+            # An order the server guarantees; without it the duplicate and count checks
+            # catch an unstable one (any skipped feature makes another come twice).
+            params["SORTBY"] = self.sort_key + (" ASC" if is2 else "")
         if bbox:
             # The BBOX is in the request CRS and follows its axis order (WFS 1.1 / 2.0).
             minx, miny, maxx, maxy = bbox
@@ -85,28 +91,25 @@ class WFSClient(SourceClient):
                 params, STARTINDEX=str(start), **{count_key: str(self.page_size)}))
 
         total = self._hits(params)
+        schema = self._gdal_schema()
         got = 0
-        # While one page is parsed, the next is already on its way (the server's time
-        # and ours overlap); a speculative fetch past the end costs one empty page.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wfs-page") as pool:
-            start = 0
-            pending = pool.submit(fetch, start)
+        with tempfile.TemporaryDirectory(prefix="lovkarta-wfs-") as workdir, \
+                _PageQueue(fetch, self.page_size, self.http.policy.parallel) as queue:
+            queue.fill(total)
             while True:
-                response = pending.result()
-                pending = pool.submit(fetch, start + self.page_size)
+                start, response = queue.next()
                 try:
-                    page = self._parse(response.content, response.status_code, srs_name, seen)
+                    page = self._parse(response.content, response.status_code, srs_name, seen,
+                                       schema, Path(workdir))
                 except SourceResponseError as exc:
                     if start == 0 and "SORTBY" in params and "sort" in exc.detail.lower():
                         # Some layers cannot sort; page in the server's own order, and the
                         # duplicate check still catches an order that is not stable.
                         log.warning("%s: the server cannot sort %s; paging unsorted",
                                     self.name, self.layer)
-                        pending.result()  # let the speculative fetch finish first
                         del params["SORTBY"]
-                        pending = pool.submit(fetch, 0)
+                        queue.restart(0, total)
                         continue
-                    pending.cancel()
                     raise
                 returned = page.size
                 got += returned
@@ -117,17 +120,29 @@ class WFSClient(SourceClient):
                     stamp.group(1).decode() if stamp else "")
                 yield Page(page.records, page.rejected, page.matched or total, returned, version)
                 if returned < self.page_size:
-                    pending.cancel()
                     if total is not None and got < total:
                         # Paging skipped or repeated features: a full sync would remove
                         # what it did not see, so it must not go on.
-                        raise SourceResponseError(
+                        raise PagingUnstable(
                             self.name, f"the server counted {total} features but paging "
                             f"gave {got}; the data may have changed meanwhile: try again")
                     return
-                start += returned
-                if returned != self.page_size:  # a server that capped the page size
-                    pending = pool.submit(fetch, start)
+                if returned != self.page_size:  # a server that ignored the page size
+                    queue.restart(start + returned, total)
+                else:
+                    queue.fill(total)
+
+    def _gdal_schema(self) -> bytes | None:
+        """Fetch the feature type's schema once, for reading pages in one pass."""
+        is2 = self.version.startswith("2")
+        try:
+            response = self.http.get(self.url, params={
+                "SERVICE": "WFS", "VERSION": self.version, "REQUEST": "DescribeFeatureType",
+                ("TYPENAMES" if is2 else "TYPENAME"): self.layer})
+        except SourceResponseError as exc:  # a down source (SourceUnavailable) stops here
+            log.info("%s: no schema (%s); pages are read in two passes", self.name, exc)
+            return None
+        return schema_for_gdal(response.content) if response.status_code == 200 else None
 
     def _hits(self, params: dict[str, str]) -> int | None:
         """Ask how many features the request matches (for progress and a final check)."""
@@ -140,13 +155,14 @@ class WFSClient(SourceClient):
         found = re.search(rb'(?:numberMatched|numberOfFeatures)="(\d+)"', head)
         return int(found.group(1)) if found else None
 
-    def _parse(self, content: bytes, status: int, srs_name: str, seen: set[str]) -> Page:
+    def _parse(self, content: bytes, status: int, srs_name: str, seen: set[str],
+               schema: bytes | None = None, workdir: Path | None = None) -> Page:
         try:
             root_name, matched = sniff(content)
         except GMLError as exc:
             raise SourceResponseError(self.name, f"{exc} (HTTP {status})") from exc
         if status == 200 and root_name == "FeatureCollection":
-            fast = read_features_fast(content)
+            fast = read_features_fast(content, schema, workdir)
             wire = _SRS_NAME.search(content[:65536])
             if fast is not None:
                 wire_srs = self._wire_srs(wire.group(1).decode() if wire else srs_name,
@@ -241,3 +257,43 @@ class WFSClient(SourceClient):
                 f"(it has {', '.join(sorted(names)) or 'none'})")
         return wfs.identification.title or self.url
 
+
+
+class _PageQueue:
+    """Pages requested ahead, in order: while one page is parsed, the next ones are on
+    their way (the server's time and ours overlap). With the total known, nothing is
+    asked past its end but the one empty page that confirms it; without, requests past
+    the end cost an empty page each."""
+
+    def __init__(self, fetch: Callable[[int], Any], page_size: int, parallel: int) -> None:
+        self.fetch, self.page_size, self.parallel = fetch, page_size, max(1, parallel)
+        self.pool = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="wfs-page")
+        self.pending: deque[tuple[int, Future[Any]]] = deque()
+        self.next_start = 0
+
+    def __enter__(self) -> _PageQueue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def fill(self, total: int | None) -> None:
+        """Keep ``parallel`` requests in flight."""
+        while len(self.pending) < self.parallel and (
+                total is None or self.next_start <= total or not self.pending):
+            self.pending.append((self.next_start, self.pool.submit(self.fetch, self.next_start)))
+            self.next_start += self.page_size
+
+    def next(self) -> tuple[int, Any]:
+        """Return the next page's start index and its response."""
+        start, future = self.pending.popleft()
+        return start, future.result()
+
+    def restart(self, start: int, total: int | None) -> None:
+        """Drop what is in flight and go on from ``start``."""
+        while self.pending:
+            _start, future = self.pending.popleft()
+            if not future.cancel():
+                future.exception()  # let it finish; its answer is not used
+        self.next_start = start
+        self.fill(total)

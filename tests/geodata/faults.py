@@ -133,6 +133,15 @@ class FaultHandler(BaseHTTPRequestHandler):
                 body = re.sub(rb'numberMatched="(\d+)"',
                               lambda m: b'numberMatched="%d"' % (int(m.group(1)) + 1), body)
             self._send(upstream.status_code, body, upstream.headers.get("Content-Type", ""))
+        elif fault == "unstable":
+            # Paging in the server's own order repeats a feature at every page boundary
+            # (as a database without a stable natural order may); sorted paging is sound.
+            if "SORTBY=" in rest:
+                self.server.hits["unstable-sorted"] += 1
+            else:
+                rest = re.sub(r"STARTINDEX=(\d+)",
+                              lambda m: f"STARTINDEX={max(0, int(m.group(1)) - 1)}", rest)
+            self._forward(rest)
         elif fault.startswith(("flaky-", "busy-")):
             kind, count = fault.split("-")
             if self.server.hits[fault] <= int(count):

@@ -81,6 +81,19 @@ def test_transient_errors_are_retried(good, faults, fault):
     assert faults.hits[fault] >= 3  # two refusals, then the page (and the next, ahead)
 
 
+def test_unstable_paging_is_paged_again_sorted(good, faults, caplog):
+    """Pages come in the server's own order (sorting is dear); when that order repeats a
+    feature, the attempt is rolled back and the layer paged again, sorted by identity."""
+    good.page_size = 4  # pages of 4, 4 and 1 of the 9 parcels
+    run = sync_through(good, faults, "unstable")
+    assert run.outcome == SyncRun.Outcome.SUCCEEDED
+    assert (run.fetched, run.added, run.removed) == (9, 0, 0)
+    assert Parcel.objects.filter(source=good).count() == 9
+    assert "came twice while paging" in caplog.text
+    assert "paging again, sorted by identity" in caplog.text
+    assert faults.hits["unstable-sorted"] >= 3
+
+
 def test_next_link_to_another_host_is_not_followed(good, faults):
     with pytest.raises(SourceResponseError, match="not the registered host"):
         sync_through(good, faults, "nextlink", protocol="ogcapi-features")
