@@ -81,15 +81,25 @@ class MappingError(ValueError):
     """A feature lacks a field the mapping needs, or holds a value we cannot read."""
 
 
-def as_uuid(value: Any, context: str = "") -> uuid.UUID:
-    """Return a UUID as is, or a stable UUID derived from any other identifier."""
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def as_uuid(value: Any, context: str = "") -> str:
+    """Return an identity as a canonical UUID string (lower case, 8-4-4-4-12).
+
+    A UUID in any spelling is itself; any other identifier gives a stable UUID derived
+    from it (and ``context``). Strings, not UUID objects: a sync maps 100,000s of them,
+    and the database takes the text as it is.
+    """
     text = str(value).strip()
     if not text:
         raise MappingError("missing identity")
+    if _CANONICAL_UUID.fullmatch(text):
+        return text
     try:
-        return uuid.UUID(text)
+        return str(uuid.UUID(text))
     except ValueError:
-        return uuid.uuid5(LOVKARTA_NAMESPACE, f"{context}:{text}")
+        return str(uuid.uuid5(LOVKARTA_NAMESPACE, f"{context}:{text}"))
 
 
 def _date(value: Any) -> date | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
@@ -114,9 +113,10 @@ class Writer:
     def __init__(self, model: Any, source: Source, full: bool, counts: Counts) -> None:
         self.model, self.source, self.full, self.counts = model, source, full, counts
         self.now = timezone.now()
-        self.existing = {oid: (pk, digest) for oid, pk, digest in model.objects.filter(
+        # Identities as canonical text, as the field mappers give them.
+        self.existing = {str(oid): (pk, digest) for oid, pk, digest in model.objects.filter(
             source=source).values_list("objektidentitet", "id", "content_hash")}
-        self.seen: set[uuid.UUID] = set()
+        self.seen: set[str] = set()
         self.columns: list[str] = []
         self.connection = connections[DEFAULT_DB_ALIAS]
         self.pool: ThreadPoolExecutor | None = None

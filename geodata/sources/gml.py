@@ -257,7 +257,7 @@ def read_features_fast(content: bytes, schema: bytes | None = None,
         return None  # curve geometries: the careful path linearises them
     if any(g is None for g in shapes):
         return None
-    columns = [_texts(column.tolist()) for column in fields]
+    columns = [_texts(column) for column in fields]
     gml_ids = columns[names.index("gml_id")]
     keep = [i for i, name in enumerate(names) if name != "gml_id"]
     keys = [names[i] for i in keep]
@@ -266,11 +266,14 @@ def read_features_fast(content: bytes, schema: bytes | None = None,
     return gml_ids, properties, shapes
 
 
-def _texts(values: list[Any]) -> list[str]:
+def _texts(column: Any) -> list[str]:
     """Return a column's values as text ("" for none), as the careful path reads them."""
-    if all(type(v) is str for v in values):
-        return values
-    return ["" if v is None else str(v) for v in values]
+    if column.dtype != object:  # a typed column (from a schema GDAL did not take as text)
+        return [str(v) for v in column.tolist()]
+    values = column.tolist()
+    if None in values:
+        return ["" if v is None else str(v) for v in values]
+    return values  # GDAL gives the text of every element as str
 
 
 class _gdal_options:  # noqa: N801 (used as a context manager)
