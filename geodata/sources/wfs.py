@@ -90,12 +90,12 @@ class WFSClient(SourceClient):
             return self.http.get(self.url, params=dict(
                 params, STARTINDEX=str(start), **{count_key: str(self.page_size)}))
 
-        total = self._hits(params)
-        schema = self._gdal_schema()
         got = 0
         with tempfile.TemporaryDirectory(prefix="lovkarta-wfs-") as workdir, \
                 _PageQueue(fetch, self.page_size, self.http.policy.parallel) as queue:
-            queue.fill(total)
+            queue.fill(None)  # the first pages are on their way while we ask the rest
+            total = self._hits(params)
+            schema = self._gdal_schema()
             while True:
                 start, response = queue.next()
                 try:

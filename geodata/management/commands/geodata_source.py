@@ -17,6 +17,9 @@ from geodata.sources.filters import FilterError, parse_filters
 
 class Command(BaseCommand):
     help = "Manage data sources: add, list, remove."
+    # Runs from cron and Celery: the URLconf and views (maps, PDFs) that Django's system
+    # checks import cost a second and are not this command's concern.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
