@@ -57,6 +57,14 @@ def wms_background(url: str, layers: str, attribution: str) -> folium.raster_lay
         max_zoom=20)
 
 
+def tile_background(url: str, attribution: str, max_native_zoom: int
+                    ) -> folium.raster_layers.TileLayer:
+    """Return a background layer of XYZ tiles (a WMTS layer's web mercator set)."""
+    return folium.raster_layers.TileLayer(
+        tiles=url, attr=attribution, name="Bakgrundskarta", overlay=False, control=False,
+        max_zoom=20, max_native_zoom=max_native_zoom or None)
+
+
 def _collect_assets(root: Element) -> tuple[list[str], list[str]]:
     css: list[str] = []
     js: list[str] = []

@@ -73,6 +73,10 @@ class Source(models.Model):
     # Circuit breaker: after repeated failures the source is left alone for a while.
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
     circuit_open_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # What the service said of itself at the last good sync; for a background map, how
+    # to draw it (a WMTS layer's tile URLs and matrix sets, a WMS's layers), so that
+    # drawing a map asks the service for nothing but images.
+    service_info = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]

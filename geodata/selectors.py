@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import shapely
 from django.contrib.gis.geos import GEOSGeometry, Point
@@ -293,22 +294,49 @@ def neighbours(parcel: Parcel) -> Neighbours:
 
 @dataclass(frozen=True)
 class BackgroundMap:
-    """Where the web maps get their background: a WMS URL and its layers."""
+    """Where the maps get their background: a WMS URL and its layers, or a WMTS layer.
+
+    ``info`` is what the source's last good sync read from the service; for a WMTS,
+    ``tiles`` is the XYZ URL a web map takes, ``max_zoom`` its deepest level.
+    """
 
     url: str
     layers: str
+    protocol: str = "wms"
+    info: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def tiles(self) -> str:
+        return str(self.info.get("leaflet") or "")
+
+    @property
+    def max_zoom(self) -> int:
+        return int(self.info.get("max_zoom") or 0)
 
 
 def background_map(kommunkod: str | None = None) -> BackgroundMap | None:
-    """Return the registered WMS background map (the municipality's first), if any."""
-    sources = Source.objects.filter(holds=Source.Holds.BACKGROUND, protocol=Source.Protocol.WMS,
-                                    enabled=True).order_by("name")
-    if kommunkod:
-        own = sources.filter(municipality__kommunkod=kommunkod).first()
-        if own is not None:
-            return BackgroundMap(own.url, own.layer)
-    first = sources.first()
-    return BackgroundMap(first.url, first.layer) if first else None
+    """Return the registered background map (the municipality's own first), if any.
+
+    A WMTS layer is preferred to a WMS (its tiles are made once and cached), but only
+    once a sync has read its capabilities; a WMS can be drawn without.
+    """
+    sources = list(Source.objects.filter(
+        holds=Source.Holds.BACKGROUND, enabled=True,
+        protocol__in=[Source.Protocol.WMTS, Source.Protocol.WMS]).select_related(
+            "municipality").order_by("name"))
+    usable = [s for s in sources if s.protocol == Source.Protocol.WMS
+              or (s.service_info or {}).get("leaflet")]
+
+    def rank(source: Source) -> tuple[bool, bool]:
+        own = bool(kommunkod) and source.municipality is not None and (
+            source.municipality.kommunkod == kommunkod)
+        return not own, source.protocol != Source.Protocol.WMTS
+
+    if not usable:
+        return None
+    chosen = min(usable, key=rank)  # min is stable: the first by name among equals
+    return BackgroundMap(chosen.url, chosen.layer, chosen.protocol,
+                         dict(chosen.service_info or {}))
 
 
 def address_parcels(addresses: list[Address]) -> dict[int, Parcel]:

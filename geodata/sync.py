@@ -32,6 +32,8 @@ from geodata.sources.filters import FilterError, Filters, parse_filters
 from geodata.sources.geometry import GeometryRejected, coerce_many
 from geodata.sources.http import HTTPPolicy
 from geodata.sources.records import Rejected
+from geodata.sources.wms import describe as describe_wms
+from geodata.sources.wmts import WMTSClient
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +210,9 @@ def source_sync(source: Source, bbox: tuple[float, float, float, float] | None =
             fetched = Fetched()
             with transaction.atomic():
                 run.source_version = _sync_catalogue(source, counts, progress)
+        elif source.holds == Source.Holds.BACKGROUND:
+            fetched = Fetched()
+            run.source_version = _sync_background(source)
         else:
             fetched = _sync_features(source, bbox, counts, progress)
     except Exception as exc:
@@ -272,6 +277,28 @@ def _finish(run: SyncRun, counts: Counts) -> None:
     run.fetched, run.added, run.changed = counts.fetched, counts.added, counts.changed
     run.removed, run.rejected, run.repaired = counts.removed, counts.rejected, counts.repaired
     run.save()
+
+
+def _sync_background(source: Source) -> str:
+    """Read a background map's capabilities; keep what drawing it needs on the source.
+
+    A WMTS gives its tile URLs and matrix sets (axes normalised); a WMS is checked to
+    offer every layer the source names. The last good description stays if this fails.
+    """
+    credentials = credentials_from_env(source.name, source.auth, source.credentials_env)
+    if source.protocol == Source.Protocol.WMTS:
+        layer = WMTSClient(source.name, source.url, source.layer, http_policy(),
+                           credentials).describe()
+        info, version = layer.as_info(), layer.version
+    elif source.protocol == Source.Protocol.WMS:
+        info, version = describe_wms(source.name, source.url, source.layer, http_policy(),
+                                     credentials)
+    else:
+        raise UnsupportedSource(f"{source.name}: a background map is a WMS or a WMTS, "
+                                f"not {source.protocol!r}")
+    Source.objects.filter(pk=source.pk).update(service_info=info)
+    source.service_info = info
+    return version
 
 
 def _sync_catalogue(source: Source, counts: Counts, progress: Progress | None) -> str:

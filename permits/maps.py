@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from emap.elements import DrawTool, Legend, Outlines, PinPicker, PointLayer
-from emap.maps import LovkartaMap, MapFragment, render, wms_background
+from emap.maps import LovkartaMap, MapFragment, render, tile_background, wms_background
 from geodata.crs import STORAGE_SRID, WEB_SRID, point_to_srid, to_srid
 from geodata.selectors import BackgroundMap, background_map
 from permits.models import Application, DrawnFeature
@@ -26,8 +26,11 @@ def _base_map(label: str, center: tuple[float, float] | None = None,
               zoom: int = 15, extra: list[tuple[str, str]] | None = None) -> LovkartaMap:
     m = LovkartaMap(label=label, **({"center": center} if center else {}), zoom=zoom)
     background = background_source()
-    wms_background(background.url, background.layers,
-                   _("Background map: Lovkarta demo data")).add_to(m)
+    attribution = _("Background map: Lovkarta demo data")
+    if background.tiles:
+        tile_background(background.tiles, attribution, background.max_zoom).add_to(m)
+    else:
+        wms_background(background.url, background.layers, attribution).add_to(m)
     # The styles of the background map's layers (fixtures/mapserver/lovkarta.map.in).
     Legend(_("Legend"), [
         (_("Property boundary"), "border: 2px solid #aa2828"),
@@ -42,7 +45,7 @@ def _base_map(label: str, center: tuple[float, float] | None = None,
 
 
 def background_source() -> BackgroundMap:
-    """Return the background map: a registered WMS source, else the settings' one."""
+    """Return the background map: a registered WMTS or WMS source, else the settings'."""
     return background_map() or BackgroundMap(settings.LOVKARTA_BACKGROUND_WMS,
                                              settings.LOVKARTA_BACKGROUND_LAYERS)
 

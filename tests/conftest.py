@@ -51,7 +51,7 @@ def load_demo(ogc_url: str) -> None:
     from geodata.sync import source_sync
 
     call_command("lovkarta_demo", ogc_url=ogc_url, verbosity=0)
-    for source in Source.objects.filter(enabled=True).exclude(holds="background"):
+    for source in Source.objects.filter(enabled=True):
         source_sync(source)
 
 

@@ -8,6 +8,9 @@ once). It needs no Django and runs as ``python -m geodata.ogcserver``.
 URLs, with the map alias ``lovkarta``:
 - ``/lovkarta?SERVICE=WMS&REQUEST=GetCapabilities`` (WMS 1.3.0, WFS 2.0/1.1/1.0)
 - ``/lovkarta/ogcapi/collections/registerenhetsomradesytor/items`` (OGC API Features)
+- ``/wmts/1.0.0/WMTSCapabilities.xml`` and ``/wmts?SERVICE=WMTS&...`` (WMTS 1.0.0 from
+  Debian's MapCache over the WMS above, layer ``bakgrund``, tile matrix sets ``3006``
+  as Lantmäteriet's SWEREF 99 TM set and ``GoogleMapsCompatible``), when installed
 - ``/health`` answers ``ok`` once the server is up.
 """
 
@@ -32,6 +35,11 @@ from urllib.parse import urlsplit
 ALIAS = "lovkarta"
 TEMPLATE = Path(__file__).resolve().parents[2] / "fixtures" / "mapserver" / "lovkarta.map.in"
 MAPSERV = "/usr/bin/mapserv"
+MAPCACHE = "/usr/lib/cgi-bin/mapcache"
+WMTS_PATH = "/wmts"
+WMTS_LAYER = "bakgrund"
+# What the WMTS layer draws: the background map's layers of the WMS.
+WMTS_WMS_LAYERS = "vatten,planbestammelse,byggnad,detaljplan,registerenhetsomradesytor"
 CGI_TIMEOUT_S = 120
 
 
@@ -46,6 +54,7 @@ class ServerConfig:
     mapfile: Path
     config_file: Path
     base_url: str
+    mapcache_file: Path | None = None
 
 
 def layers_and_extent(data: Path) -> tuple[list[str], tuple[float, float, float, float]]:
@@ -90,7 +99,62 @@ def render_mapfile(data: Path, workdir: Path, host: str, port: int) -> ServerCon
         f"    MS_MAP_PATTERN \"^{re.escape(str(workdir.resolve()))}\"\n  END\n"
         f"  MAPS\n    \"{ALIAS}\" \"{mapfile.resolve()}\"\n  END\nEND\n",
         encoding="utf-8")
-    return ServerConfig(mapfile=mapfile, config_file=config_file, base_url=base_url)
+    return ServerConfig(mapfile=mapfile, config_file=config_file, base_url=base_url,
+                        mapcache_file=render_mapcache(workdir, base_url, layers))
+
+
+# Lantmäteriet's SWEREF 99 TM tile matrix set ("3006"): 256 px tiles from the top left
+# corner (-1200000, 8500000), 4096 m a pixel halved down to 0.5 m.
+MAPCACHE_CONFIG = """<?xml version="1.0" encoding="UTF-8"?>
+<mapcache>
+  <grid name="3006">
+    <metadata><title>SWEREF 99 TM</title></metadata>
+    <srs>EPSG:3006</srs>
+    <units>m</units>
+    <extent>-1200000 4305696 2994304 8500000</extent>
+    <resolutions>4096 2048 1024 512 256 128 64 32 16 8 4 2 1 0.5</resolutions>
+    <size>256 256</size>
+    <origin>top-left</origin>
+  </grid>
+  <source name="wms" type="wms">
+    <getmap><params><FORMAT>image/png</FORMAT><LAYERS>@LAYERS@</LAYERS>
+      <TRANSPARENT>false</TRANSPARENT></params></getmap>
+    <http><url>@WMS@</url><connection_timeout>10</connection_timeout>
+      <timeout>60</timeout></http>
+  </source>
+  <cache name="disk" type="disk"><base>@TILES@</base></cache>
+  <tileset name="@LAYER@">
+    <metadata><title>Bakgrundskarta</title></metadata>
+    <source>wms</source>
+    <cache>disk</cache>
+    <grid>3006</grid>
+    <grid>GoogleMapsCompatible</grid>
+    <format>PNG</format>
+    <metatile>1 1</metatile>
+  </tileset>
+  <default_format>PNG</default_format>
+  <service type="wmts" enabled="true"/>
+  <service type="wms" enabled="false"/>
+  <errors>report</errors>
+  <lock_dir>@LOCKS@</lock_dir>
+</mapcache>
+"""
+
+
+def render_mapcache(workdir: Path, base_url: str, layers: list[str]) -> Path | None:
+    """Write MapCache's configuration (a WMTS over our WMS), if MapCache is installed."""
+    if not Path(MAPCACHE).exists():
+        return None
+    drawn = ",".join(name for name in WMTS_WMS_LAYERS.split(",") if name in layers)
+    tiles, locks = workdir / "tiles", workdir / "locks"
+    tiles.mkdir(parents=True, exist_ok=True)
+    locks.mkdir(parents=True, exist_ok=True)
+    path = workdir / "mapcache.xml"
+    path.write_text(MAPCACHE_CONFIG.replace("@LAYERS@", drawn or "registerenhetsomradesytor")
+                    .replace("@WMS@", f"{base_url}?").replace("@LAYER@", WMTS_LAYER)
+                    .replace("@TILES@", str(tiles.resolve()))
+                    .replace("@LOCKS@", str(locks.resolve())), encoding="utf-8")
+    return path
 
 
 class Gateway(BaseHTTPRequestHandler):
@@ -122,6 +186,9 @@ class Gateway(BaseHTTPRequestHandler):
             status, payload = catalogue_answer(parts.path, parts.query, self._base_url())
             self._reply(status, {"Content-Type": "application/json"}, payload)
             return
+        if parts.path == WMTS_PATH or parts.path.startswith(f"{WMTS_PATH}/"):
+            self._wmts(parts.path, parts.query)
+            return
         if parts.path != f"/{ALIAS}" and not parts.path.startswith(f"/{ALIAS}/"):
             self._reply(404, {"Content-Type": "text/plain"}, b"unknown map\n")
             return
@@ -133,11 +200,25 @@ class Gateway(BaseHTTPRequestHandler):
             # OWS requests name the map by its alias; OGC API requests by their path.
             query = f"map={ALIAS}&{query}" if query else f"map={ALIAS}"
             path_info = ""
+        env = self._cgi_env(query, path_info, body)
+        env["MAPSERVER_CONFIG_FILE"] = str(self.config.config_file.resolve())
+        self._run_cgi(MAPSERV, env, body)
+
+    def _wmts(self, path: str, query: str) -> None:
+        """Answer WMTS through MapCache, run as a CGI program like mapserv."""
+        if self.config.mapcache_file is None:
+            self._reply(404, {"Content-Type": "text/plain"},
+                        b"no WMTS here: MapCache is not installed (Debian package mapcache-cgi)\n")
+            return
+        env = self._cgi_env(query, path, b"")
+        env["MAPCACHE_CONFIG_FILE"] = str(self.config.mapcache_file.resolve())
+        self._run_cgi(MAPCACHE, env, b"")
+
+    def _cgi_env(self, query: str, path_info: str, body: bytes) -> dict[str, str]:
         address: Any = self.server.server_address
         host, port = str(address[0]), int(address[1])
-        env = {
+        return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "MAPSERVER_CONFIG_FILE": str(self.config.config_file.resolve()),
             "GATEWAY_INTERFACE": "CGI/1.1",
             "SERVER_PROTOCOL": "HTTP/1.1",
             "SERVER_SOFTWARE": self.server_version,
@@ -153,11 +234,14 @@ class Gateway(BaseHTTPRequestHandler):
             "CONTENT_TYPE": self.headers.get("Content-Type", ""),
             "HTTP_ACCEPT": self.headers.get("Accept", "*/*"),
         }
+
+    def _run_cgi(self, program: str, env: dict[str, str], body: bytes) -> None:
         try:
-            done = subprocess.run([MAPSERV], input=body, env=env, capture_output=True,
+            done = subprocess.run([program], input=body, env=env, capture_output=True,
                                   timeout=CGI_TIMEOUT_S, check=False)
         except subprocess.TimeoutExpired:
-            self._reply(504, {"Content-Type": "text/plain"}, b"mapserv timed out\n")
+            self._reply(504, {"Content-Type": "text/plain"},
+                        f"{Path(program).name} timed out\n".encode())
             return
         if done.stderr and not self.quiet:
             sys.stderr.write(done.stderr.decode("utf-8", "replace"))

@@ -1,9 +1,52 @@
-"""WMS GetMap for background images (situation maps in receipts), within the HTTP policy."""
+"""WMS background maps: capabilities checked at sync, GetMap for situation maps."""
 
 from __future__ import annotations
 
-from geodata.errors import SourceError
-from geodata.sources.http import HTTPPolicy, SourceHTTP
+import re
+from typing import Any
+
+from lxml import etree
+
+from geodata.errors import SourceError, SourceResponseError
+from geodata.sources.credentials import Credentials
+from geodata.sources.gml import GMLError, exception_text, parse_document
+from geodata.sources.http import HTTPPolicy, SourceHTTP, response_version
+
+
+def describe(name: str, url: str, layers: str, policy: HTTPPolicy | None = None,
+             credentials: Credentials | None = None) -> tuple[dict[str, Any], str]:
+    """Read a WMS's capabilities (through OWSLib) and confirm it has every layer asked.
+
+    Returns what drawing the map needs and the capabilities' version (updateSequence,
+    ETag or Last-Modified).
+    """
+    from owslib.wms import WebMapService
+
+    http = SourceHTTP(name, url, policy, credentials)
+    response = http.get(url, params={"SERVICE": "WMS", "REQUEST": "GetCapabilities",
+                                     "VERSION": "1.3.0"})
+    try:
+        root = parse_document(response.content)
+    except GMLError as exc:
+        raise SourceResponseError(name, f"unreadable WMS capabilities: {exc}") from exc
+    error = exception_text(root)
+    if error:
+        raise SourceResponseError(name, f"the server reported an error: {error}")
+    if etree.QName(root).localname not in ("WMS_Capabilities", "WMT_MS_Capabilities"):
+        raise SourceResponseError(name, "expected WMS capabilities, got "
+                                        f"{etree.QName(root).localname}")
+    wms = WebMapService(url, version="1.3.0", xml=response.content)
+    offered = set(wms.contents)
+    wanted = [layer.strip() for layer in layers.split(",") if layer.strip()]
+    missing = [layer for layer in wanted if layer not in offered]
+    if missing or not wanted:
+        asked = ", ".join(missing) or "(none given)"
+        raise SourceResponseError(name, f"the WMS offers no layer {asked} (it has "
+                                        f"{', '.join(sorted(offered))})")
+    stamp = re.search(rb'updateSequence="([^"]{1,64})"', response.content[:4096])
+    version = stamp.group(1).decode() if stamp else response_version(response)
+    return {"protocol": "wms", "title": wms.identification.title or name,
+            "layers": ",".join(wanted)}, version
 
 
 def get_map(url: str, layers: str, box: tuple[float, float, float, float],

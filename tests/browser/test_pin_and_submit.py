@@ -90,7 +90,7 @@ def test_mouse_path_from_guidance_to_pdf_receipt(page, live_server, demo_users):
     images[0].image.save(str(ARTIFACTS / "receipt-map.png"))
     colours = {c for _n, c in images[0].image.convert("RGB").getcolors(1 << 20)}
     assert (176, 0, 32) in colours  # the property outline
-    assert (214, 200, 190) in colours  # buildings from the background map (WMS)
+    assert (214, 200, 190) in colours  # buildings from the background map (WMTS tiles)
 
     page.check("#id_rating_3")
     page.click("#send-feedback")
@@ -106,6 +106,9 @@ def test_mouse_path_from_guidance_to_pdf_receipt(page, live_server, demo_users):
 
     hosts = {urlsplit(url).hostname for url in page.requested if not url.startswith("data:")}
     assert hosts == {"127.0.0.1"}, hosts
+    # The background map came as WMTS tiles (the demo's WMTS source is preferred).
+    assert any("/wmts/1.0.0/bakgrund/default/GoogleMapsCompatible/" in url
+               for url in page.requested)
     assert not page.errors, page.errors
 
 

@@ -9,7 +9,7 @@ import folium.plugins
 import pytest
 
 from emap.elements import PinPicker, PointLayer
-from emap.maps import LovkartaMap, UnsafeAsset, render, wms_background
+from emap.maps import LovkartaMap, UnsafeAsset, render, tile_background, wms_background
 
 
 def test_pin_map_has_only_local_assets():
@@ -25,6 +25,18 @@ def test_pin_map_has_only_local_assets():
     assert f'id="{fragment.map_id}"' in fragment.html
     assert 'aria-label="Karta"' in fragment.html
     assert "L.tileLayer.wms" in fragment.script
+
+
+def test_wmts_tiles_background_has_only_local_assets():
+    m = LovkartaMap(label="Karta")
+    url = "http://127.0.0.1:8081/wmts/1.0.0/bakgrund/default/GoogleMapsCompatible/{z}/{y}/{x}.png"
+    tile_background(url, "demo", 21).add_to(m)
+    fragment = render(m)
+    assert fragment.js == ["/static/vendor/leaflet/leaflet.js"]
+    assert url.replace("/", "\\/") in fragment.script or url in fragment.script
+    assert '"maxNativeZoom": 21' in fragment.script
+    for url_found in re.findall(r"https?://[^\s\"']+", fragment.script):
+        assert url_found.startswith("http://127.0.0.1"), url_found
 
 
 def test_a_cdn_plugin_is_refused():

@@ -14,7 +14,11 @@ from geodata.sync import source_sync
 
 
 class Command(BaseCommand):
-    help = "Fetch sources into the cache (every enabled feature source by default)."
+    help = ("Fetch sources into the cache, and read background maps' capabilities "
+            "(every enabled source by default).")
+    # Runs from cron and Celery: the URLconf and views (maps, PDFs) that Django's system
+    # checks import cost a second and are not this command's concern.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("sources", nargs="*", help="source names")
@@ -25,7 +29,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         names = options["sources"]
         sources = Source.objects.filter(name__in=names) if names else Source.objects.filter(
-            enabled=True).exclude(holds=Source.Holds.BACKGROUND)
+            enabled=True)
         missing = set(names) - {s.name for s in sources}
         if missing:
             raise CommandError(f"no source named {', '.join(sorted(missing))}")

@@ -60,6 +60,13 @@ class Command(BaseCommand):
             "layer": settings.LOVKARTA_BACKGROUND_LAYERS, "crs": "EPSG:3857",
             "holds": Source.Holds.BACKGROUND, "municipality": sundsvall, "preset": "",
             "page_size": 1, "enabled": True})
+        # The same map as WMTS tiles (MapCache over the WMS), as Lantmäteriet serves its
+        # background maps: preferred once a sync has read its capabilities.
+        Source.objects.update_or_create(name="sundsvall-bakgrundskarta-wmts", defaults={
+            "protocol": Source.Protocol.WMTS, "version": "1.0.0",
+            "url": f"{url.rsplit('/lovkarta', 1)[0]}/wmts", "layer": "bakgrund",
+            "crs": "EPSG:3006", "holds": Source.Holds.BACKGROUND, "municipality": sundsvall,
+            "preset": "", "page_size": 1, "enabled": True})
         for name, protocol, layer, holds, preset, enabled in DEMO_SOURCES:
             Source.objects.update_or_create(name=name, defaults={
                 "protocol": protocol, "version": "2.0.0" if protocol == "wfs" else "",
