@@ -52,8 +52,9 @@ def sync_through(source, faults, fault, protocol="wfs"):
 
 @pytest.mark.parametrize("fault,error,message", [
     ("slow", SourceUnavailable, "no answer in time"),
-    ("flaky-9", SourceUnavailable, "HTTP 503"),
-    ("busy-9", SourceUnavailable, "HTTP 429"),
+    # More refusals than every request of a sync can retry (requests run concurrently).
+    ("flaky-50", SourceUnavailable, "HTTP 503"),
+    ("busy-50", SourceUnavailable, "HTTP 429"),
     ("exception", SourceResponseError, "Database connection lost"),
     ("truncated", SourceResponseError, "truncated"),
     ("xxe", SourceResponseError, "document type declaration is refused"),
