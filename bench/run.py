@@ -177,9 +177,10 @@ def load_million(parcels: int) -> tuple[float, float, float, float]:
     sources = {holds: f"bench-1m-{holds}" for holds in ("parcels", "plans", "regulations")}
     for holds, name in sources.items():
         psql(f"INSERT INTO geodata_source (name, protocol, version, url, layer, crs, holds, "
-             f"preset, page_size, enabled, auth, credentials_env, consecutive_failures, filter) "
+             f"preset, page_size, enabled, auth, credentials_env, consecutive_failures, filter, "
+             f"service_info) "
              f"VALUES ('{name}', 'wfs', '2.0.0', 'http://127.0.0.1/x', 'x', 'EPSG:3006', "
-             f"'{holds}', 'lantmateriet', 1000, false, 'none', '', 0, '')", DB)
+             f"'{holds}', 'lantmateriet', 1000, false, 'none', '', 0, '', '{{}}')", DB)
         psql(f"INSERT INTO geodata_syncrun (source_id, started_at, finished_at, outcome, "
              f"fetched, added, changed, removed, rejected, repaired, source_version, error, "
              f"rejections, repairs) SELECT id, now(), now(), 'succeeded', 0, 0, 0, 0, 0, 0, "
@@ -312,6 +313,17 @@ def bench_queries(parcels: int, n: int) -> list[dict[str, object]]:
     return rows
 
 
+def print_sync(rows: list[dict[str, Any]], page_size: int) -> None:
+    say(f"\nSync into PostGIS from the local MapServer, pages of {page_size}")
+    say(f"{'tool':24} {'protocol':16} {'run':>3} {'features':>9} {'seconds':>8} "
+        f"{'feat/s':>8} {'peak MB':>8}")
+    for r in rows:
+        say(f"{r['tool']:24} {r['protocol']:16} {r['run']:>3} {r['features']:>9} "
+            f"{r['seconds']:8.1f} {r['features_per_s']:>8} {r['peak_mb']:8.0f}")
+    for line in sync_summary(rows):
+        say(line)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sync-parcels", type=int, default=100_000)
@@ -325,21 +337,16 @@ def main() -> int:
     VAR.mkdir(parents=True, exist_ok=True)
     fresh_database()
     results: dict[str, object] = {}
+    # Each part is printed and saved as soon as it is measured.
     if args.only in (None, "sync"):
-        sync = bench_sync(args.page_size, args.sync_parcels, args.repeat)
-        results["sync"] = sync
+        results["sync"] = bench_sync(args.page_size, args.sync_parcels, args.repeat)
+        (VAR / "results.json").write_text(json.dumps(results, indent=2))
+        print_sync(results["sync"], args.page_size)  # type: ignore[arg-type]
     if args.only in (None, "query"):
         results["queries"] = bench_queries(args.query_parcels, args.points)
-    say("")
-    if "sync" in results:
-        say(f"Sync into PostGIS from the local MapServer, pages of {args.page_size}")
-        say(f"{'tool':24} {'protocol':16} {'run':>3} {'features':>9} {'seconds':>8} "
-            f"{'feat/s':>8} {'peak MB':>8}")
-        for r in results["sync"]:  # type: ignore[attr-defined]
-            say(f"{r['tool']:24} {r['protocol']:16} {r['run']:>3} {r['features']:>9} "
-                f"{r['seconds']:8.1f} {r['features_per_s']:>8} {r['peak_mb']:8.0f}")
-        for line in sync_summary(results["sync"]):  # type: ignore[arg-type]
-            say(line)
+        (VAR / "results.json").write_text(json.dumps(results, indent=2))
+    if "sync" in results and "queries" in results:
+        print_sync(results["sync"], args.page_size)  # type: ignore[arg-type]
     if "queries" in results:
         say(f"\nQueries at {args.query_parcels:,} parcels on PostGIS, {args.points} points (ms)")
         say(f"{'query':16} {'ours p50':>9} {'ours p95':>9} {'SQL p50':>8} {'SQL p95':>8} "
@@ -348,7 +355,6 @@ def main() -> int:
             say(f"{r['query']:16} {r['ours_p50_ms']:9.2f} {r['ours_p95_ms']:9.2f} "
                 f"{r['bare_sql_p50_ms']:8.2f} {r['bare_sql_p95_ms']:8.2f} {r['p95_ratio']:6.2f} "
                 f"{r['http_p50_ms']:9.2f} {r['http_p95_ms']:9.2f}")
-    (VAR / "results.json").write_text(json.dumps(results, indent=2))
     return 0
 
 
