@@ -121,9 +121,10 @@ class SyncRun(models.Model):
 class CachedFeature(models.Model):
     """What every cached feature has: its identity at the source and when it was synced."""
 
-    objektidentitet = models.UUIDField(db_index=True)
-    # No index of its own: the unique constraint (source, objektidentitet) serves lookups
-    # by source, and every index costs each synced row (a sync writes 100,000s of them).
+    # Neither has an index of its own: the unique constraint's index (identity first)
+    # serves lookups by identity, a sync reads its source's rows once, and every index
+    # costs each synced row (a sync writes 100,000s of them).
+    objektidentitet = models.UUIDField()
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+",
                                db_index=False)
     synced_at = models.DateTimeField()
@@ -131,8 +132,8 @@ class CachedFeature(models.Model):
 
     class Meta:
         abstract = True
-        constraints = [models.UniqueConstraint(fields=["source", "objektidentitet"],
-                                               name="%(class)s_unique_per_source")]
+        constraints = [models.UniqueConstraint(fields=["objektidentitet", "source"],
+                                               name="%(class)s_one_per_source")]
 
 
 class Parcel(CachedFeature):
@@ -163,7 +164,6 @@ class Parcel(CachedFeature):
                          name="parcel_beteckning_idx"),
             models.Index(fields=["kort_beteckning"], opclasses=["varchar_pattern_ops"],
                          name="parcel_kort_beteckning_idx"),
-            models.Index(fields=["kommunkod"], name="parcel_kommunkod_idx"),
         ]
         verbose_name = _("parcel")
         verbose_name_plural = _("parcels")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import operator
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
@@ -369,10 +370,12 @@ def _fetch(source: Source, kind: Kind, bbox: tuple[float, float, float, float] |
                 out.rejected.append(Rejected(record.id, str(exc)))
                 continue
             wkb, repair = geometry
-            fields = fields or list(values)
+            if not fields:
+                fields = list(values)
+                take = operator.itemgetter(*fields)  # the row's values in field order
             if repair:
                 out.repaired.append(f"{record.id}: {repair}")
-            row = tuple(values[f] for f in fields)
+            row = take(values)
             # What changed is decided by the mapped values and the geometry.
             digest = hashlib.sha1(repr(row).encode(), usedforsecurity=False)
             digest.update(wkb)

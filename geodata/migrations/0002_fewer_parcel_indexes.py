@@ -1,31 +1,12 @@
 """Fewer indexes on the cache tables (each costs every synced row).
 
-On SpatiaLite, Django rebuilds a table to alter a column and the rebuilt table's spatial
-index is left disabled and empty; the last step rebuilds those indexes.
+The last step rebuilds the SpatiaLite spatial indexes Django's table rebuild disables.
 """
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-CACHE_TABLES = ("geodata_address", "geodata_building", "geodata_parcel", "geodata_plan",
-                "geodata_regulation")
-
-
-def rebuild_spatial_indexes(apps, schema_editor):
-    """Re-create (and fill) any SpatiaLite spatial index of a cache table left disabled."""
-    connection = schema_editor.connection
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        for table in CACHE_TABLES:
-            cursor.execute("SELECT spatial_index_enabled FROM geometry_columns "
-                           "WHERE f_table_name = %s AND f_geometry_column = 'geom'", [table])
-            row = cursor.fetchone()
-            if row is None or row[0]:
-                continue
-            cursor.execute(f'DROP TABLE IF EXISTS "idx_{table}_geom"')
-            cursor.execute("SELECT CreateSpatialIndex(%s, 'geom')", [table])
-
+from geodata.migrations._spatialite import rebuild_spatial_indexes
 
 class Migration(migrations.Migration):
 

@@ -38,4 +38,6 @@ def test_parcel_table_has_one_index_per_search(demo_data):
         indexes = connection.introspection.get_constraints(cursor, Parcel._meta.db_table)
     columns = [tuple(c["columns"]) for c in indexes.values() if c["index"] or c["unique"]]
     assert len(columns) == len(set(columns)), columns
-    assert ("source_id",) not in columns  # served by the unique (source_id, objektidentitet)
+    # Lookups by identity and by source are served by the unique constraint's index.
+    assert ("objektidentitet", "source_id") in columns
+    assert ("source_id",) not in columns and ("objektidentitet",) not in columns
