@@ -142,33 +142,39 @@ def parcel_fields(properties: dict[str, Any], preset: str,
     """Map a parcel feature's properties to Parcel fields.
 
     ``context`` gives what the source knows and the features may not say: ``kommunkod``
-    and ``kommunnamn`` of the source's municipality.
+    and ``kommunnamn`` of the source's municipality. This runs for every parcel of every
+    sync, so it reads the properties without copying them.
     """
-    # Lantmäteriet's preset maps every name to itself: no copy needed.
-    v = dict(properties) if preset == "lantmateriet" else _mapped(properties, "parcels", preset)
+    # Lantmäteriet's preset maps every name to itself.
+    v = properties if preset == "lantmateriet" else _mapped(properties, "parcels", preset)
     context = context or {}
     if preset == "inspire":
         return _inspire_parcel(v, context)
-    v["kommunkod"] = v.get("kommunkod") or context.get("kommunkod")
-    v["kommunnamn"] = v.get("kommunnamn") or context.get("kommunnamn")
-    for required in ("objektidentitet", "kommunkod", "trakt", "enhet"):
-        if v.get(required) in (None, ""):
-            raise MappingError(f"missing {PRESETS['parcels'][preset][required]}")
+    oid, trakt, enhet = v.get("objektidentitet"), v.get("trakt"), v.get("enhet")
+    kommunkod = v.get("kommunkod") or context.get("kommunkod")
+    for name, value in (("objektidentitet", oid), ("kommunkod", kommunkod), ("trakt", trakt),
+                        ("enhet", enhet)):
+        if value in (None, ""):
+            raise MappingError(f"missing {PRESETS['parcels'][preset][name]}")
     out: dict[str, Any] = {
-        "objektidentitet": as_uuid(v["objektidentitet"]),
-        "registerenhetsreferens": as_uuid(v.get("registerenhetsreferens")
-                                          or v["objektidentitet"]),
-        "objekttyp": _text(v.get("objekttyp")), "kommunkod": _text(v["kommunkod"]),
-        "kommunnamn": _text(v.get("kommunnamn")), "trakt": _normalised(_text(v["trakt"])),
-        "block": _text(v.get("block")).upper(), "enhet": _text(v["enhet"]),
-        "omradesnummer": _int(v.get("omradesnummer")) or 1,
+        "objektidentitet": as_uuid(oid),
+        "registerenhetsreferens": as_uuid(v.get("registerenhetsreferens") or oid),
+        "objekttyp": _text(v.get("objekttyp")), "kommunkod": _text(kommunkod),
+        "kommunnamn": _text(v.get("kommunnamn") or context.get("kommunnamn")),
+        "trakt": _normalised(_text(trakt)), "block": _text(v.get("block")).upper(),
+        "enhet": _text(enhet), "omradesnummer": _int(v.get("omradesnummer")) or 1,
         "etikett": _text(v.get("etikett")), "senastandrad": _date(v.get("senastandrad")),
     }
-    # One normalisation for both forms (this runs for every parcel of every sync).
-    short = beteckning("", out["trakt"], out["block"], out["enhet"])
+    tail = f"{out['block']}:{out['enhet']}" if out["block"] else out["enhet"]
+    # The usual "2:6" or "12" needs no normalising; anything else gets it.
+    short = (f"{out['trakt']} {tail}" if _PLAIN_TAIL.fullmatch(tail)
+             else beteckning("", out["trakt"], out["block"], out["enhet"]))
     out["kort_beteckning"] = short
     out["beteckning"] = f"{_normalised(out['kommunnamn'])} {short}".lstrip()
     return out
+
+
+_PLAIN_TAIL = re.compile(r"[0-9A-ZÅÄÖ]+(?::[0-9A-ZÅÄÖ]+)?")
 
 
 @functools.lru_cache(maxsize=4096)

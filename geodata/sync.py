@@ -127,6 +127,11 @@ class Writer:
 
     def __enter__(self) -> Writer:
         if self.connection.vendor == "postgresql":
+            with self.connection.cursor() as cursor:
+                # The cache is derived data: its commit need not wait for the disk. A crash
+                # just after may lose the sync (never part of it, and never the run record
+                # alone: later commits are lost with it); the next sync fetches it again.
+                cursor.execute("SET LOCAL synchronous_commit = off")
             self.connection.inc_thread_sharing()
             self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-writer")
         return self
