@@ -88,7 +88,7 @@ def start_ogc_server(data: Path) -> tuple[subprocess.Popen[bytes], str]:
 
     port = free_port()
     process = subprocess.Popen([PY, "-m", "geodata.ogcserver", "--port", str(port), "--data",
-                                str(data), "--workdir", str(VAR / f"mapserver-{port}")],
+                                str(data), "--workdir", str(VAR / "mapserver")],
                                cwd=ROOT, stdout=subprocess.DEVNULL)
     for _ in range(100):
         try:

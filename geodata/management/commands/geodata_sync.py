@@ -53,6 +53,14 @@ class Command(BaseCommand):
                 continue
             sys.stderr.write("\n")
             took = time.monotonic() - started
+            if source.holds == Source.Holds.BACKGROUND:
+                info = source.service_info or {}
+                self.stdout.write(
+                    f"{source.name}: capabilities read in {took:.1f} s: "
+                    f"{info.get('title') or source.layer} ({source.protocol.upper()}"
+                    + (f", tile matrix sets {', '.join(info.get('sets', {}))}"
+                       if info.get("sets") else "") + ")")
+                continue
             self.stdout.write(
                 f"{source.name}: {run.fetched} fetched, {run.added} added, {run.changed} "
                 f"changed, {run.removed} removed, {run.rejected} rejected in {took:.1f} s "
