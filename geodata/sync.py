@@ -132,6 +132,12 @@ class Writer:
                 # just after may lose the sync (never part of it, and never the run record
                 # alone: later commits are lost with it); the next sync fetches it again.
                 cursor.execute("SET LOCAL synchronous_commit = off")
+                # The source's foreign key is checked at the end of each page's COPY
+                # (on the writer thread, while the next page is read), not all at once
+                # at commit, when nothing else is left to do.
+                for name in self._source_foreign_keys(cursor):
+                    cursor.execute(f"SET CONSTRAINTS {self.connection.ops.quote_name(name)} "
+                                   "IMMEDIATE")
             self.connection.inc_thread_sharing()
             self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-writer")
         return self
@@ -146,6 +152,12 @@ class Writer:
             finally:
                 self.pool.shutdown()
                 self.connection.dec_thread_sharing()
+
+    def _source_foreign_keys(self, cursor: Any) -> list[str]:
+        table = self.model._meta.db_table
+        constraints = self.connection.introspection.get_constraints(cursor, table)
+        return [name for name, c in constraints.items()
+                if c["foreign_key"] and c["columns"] == ["source_id"]]
 
     def write(self, fields: list[str], rows: list[tuple[tuple[Any, ...], bytes, str]]) -> None:
         """Insert new rows and update changed ones; rows are (values, WKB, hash)."""
