@@ -38,6 +38,7 @@ cat <<BANNER
                 password: lovkarta-demo
     OGC server  ${LOVKARTA_OGC_URL}?SERVICE=WMS&REQUEST=GetCapabilities
                 ${LOVKARTA_OGC_URL}/ogcapi/collections
+                ${LOVKARTA_OGC_URL%/lovkarta}/wmts?SERVICE=WMTS&REQUEST=GetCapabilities
   Stop with Ctrl-C.
 
 BANNER
