@@ -1,4 +1,5 @@
 from django.contrib.gis import admin
+from django.db import models
 
 from geodata.models import Municipality, Parcel, Source, SyncRun
 
@@ -12,6 +13,10 @@ class MunicipalityAdmin(admin.ModelAdmin):
 class SourceAdmin(admin.ModelAdmin):
     list_display = ["name", "protocol", "holds", "municipality", "url", "layer", "enabled"]
     list_filter = ["protocol", "holds", "municipality"]
+    # What the last good sync read from the service, and the circuit breaker's state.
+    readonly_fields = ["service_info", "consecutive_failures", "circuit_open_until"]
+    # A URL typed without a scheme is taken as https (Django 6's default, asked for now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(SyncRun)
