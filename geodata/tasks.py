@@ -10,6 +10,7 @@ from celery import shared_task
 from django.db.models import Max
 from django.utils import timezone
 
+import config.celery  # noqa: F401 (the app these tasks run on: broker, eager mode)
 from geodata.errors import GeodataError
 from geodata.models import Source, SyncRun
 from geodata.sync import source_sync
