@@ -120,7 +120,6 @@ class Writer:
         self.existing = {str(oid): (pk, digest) for oid, pk, digest in model.objects.filter(
             source=source).values_list("objektidentitet", "id", "content_hash")}
         self.seen: set[str] = set()
-        self.columns: list[str] = []
         self.connection = connections[DEFAULT_DB_ALIAS]
         self.pool: ThreadPoolExecutor | None = None
         self.pending: Future[None] | None = None
@@ -161,7 +160,7 @@ class Writer:
 
     def write(self, fields: list[str], rows: list[tuple[tuple[Any, ...], bytes, str]]) -> None:
         """Insert new rows and update changed ones; rows are (values, WKB, hash)."""
-        self.columns = [*fields, "source", "synced_at", "content_hash", "geom"]
+        columns = [*fields, "source", "synced_at", "content_hash", "geom"]
         oid_at = fields.index("objektidentitet")
         new, changed = [], []
         for values, wkb, digest in rows:
@@ -176,9 +175,9 @@ class Writer:
                 changed.append((*values, self.source.pk, self.now, digest, wkb, old[0]))
         self._wait()
         if self.pool is not None:
-            self.pending = self.pool.submit(self._store, self.columns, new, changed)
+            self.pending = self.pool.submit(self._store, columns, new, changed)
         else:
-            self._store(self.columns, new, changed)
+            self._store(columns, new, changed)
 
     def _store(self, columns: list[str], new: list[tuple[Any, ...]],
                changed: list[tuple[Any, ...]]) -> None:
@@ -262,19 +261,22 @@ def _sync_features(source: Source, bbox: tuple[float, float, float, float] | Non
     counted), the attempt is rolled back and the layer paged again, sorted by identity.
     """
     kind = kind_for(source.holds)
-    for sorted_paging in (False, True):
-        try:
-            with transaction.atomic(), Writer(kind.model, source, full=bbox is None,
-                                               counts=counts) as writer:
-                fetched = _fetch(source, kind, bbox, counts, progress, writer, sorted_paging)
-                writer.finish()
-            return fetched
-        except PagingUnstable as exc:
-            if sorted_paging or source.protocol != Source.Protocol.WFS:
-                raise
-            log.warning("%s; paging again, sorted by identity", exc)
-            counts.reset()
-    raise AssertionError("unreachable")
+
+    def attempt(sorted_paging: bool) -> Fetched:
+        with transaction.atomic(), Writer(kind.model, source, full=bbox is None,
+                                           counts=counts) as writer:
+            fetched = _fetch(source, kind, bbox, counts, progress, writer, sorted_paging)
+            writer.finish()
+        return fetched
+
+    try:
+        return attempt(sorted_paging=False)
+    except PagingUnstable as exc:
+        if source.protocol != Source.Protocol.WFS:  # only a WFS can be asked to sort
+            raise
+        log.warning("%s; paging again, sorted by identity", exc)
+        counts.reset()
+        return attempt(sorted_paging=True)
 
 
 def _circuit_failure(source: Source, opened_before: bool) -> None:
@@ -303,14 +305,14 @@ def _sync_background(source: Source) -> str:
     A WMTS gives its tile URLs and matrix sets (axes normalised); a WMS is checked to
     offer every layer the source names. The last good description stays if this fails.
     """
-    credentials = credentials_from_env(source.name, source.auth, source.credentials_env)
+    spec = source_spec(source)
     if source.protocol == Source.Protocol.WMTS:
-        layer = WMTSClient(source.name, source.url, source.layer, http_policy(),
-                           credentials).describe()
+        layer = WMTSClient(spec.name, spec.url, spec.layer, http_policy(),
+                           spec.credentials).describe()
         info, version = layer.as_info(), layer.version
     elif source.protocol == Source.Protocol.WMS:
-        info, version = describe_wms(source.name, source.url, source.layer, http_policy(),
-                                     credentials)
+        info, version = describe_wms(spec.name, spec.url, spec.layer, http_policy(),
+                                     spec.credentials)
     else:
         raise UnsupportedSource(f"{source.name}: a background map is a WMS or a WMTS, "
                                 f"not {source.protocol!r}")

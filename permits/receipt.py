@@ -14,8 +14,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from emap.static_map import Style, render_png
-from geodata.sources.wms import get_map
-from geodata.sources.wmts import get_map as wmts_get_map
+from geodata.sources.background import background_image
 from permits.maps import background_source
 from permits.models import Application
 
@@ -46,8 +45,8 @@ def situation_map(application: Application) -> bytes:
     half_h = half_w * MAP_SIZE[1] / MAP_SIZE[0]
     box = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
     source = background_source()
-    background = (wmts_get_map(source.info, box, MAP_SIZE) if source.protocol == "wmts"
-                  else get_map(source.url, source.layers, box, MAP_SIZE))
+    background = background_image(source.protocol, source.url, source.layers, source.info,
+                                  box, MAP_SIZE)
     return render_png(box, MAP_SIZE, shapes, background)
 
 

@@ -56,6 +56,25 @@ def exception_text(root: etree._Element) -> str | None:
     return f"{code}: {' '.join(texts)}".strip(": ") or "exception report"
 
 
+def capabilities_root(content: bytes, source: str, what: str,
+                      roots: tuple[str, ...]) -> etree._Element:
+    """Parse a service's capabilities safely; raise SourceResponseError naming ``source``
+    if they are unreadable, an exception report, or not one of ``roots``."""
+    from geodata.errors import SourceResponseError
+
+    try:
+        root = parse_document(content)
+    except GMLError as exc:
+        raise SourceResponseError(source, f"unreadable {what} capabilities: {exc}") from exc
+    error = exception_text(root)
+    if error:
+        raise SourceResponseError(source, f"the server reported an error: {error}")
+    if etree.QName(root).localname not in roots:
+        raise SourceResponseError(source, f"expected {what} capabilities, got "
+                                          f"{etree.QName(root).localname}")
+    return root
+
+
 def _namespace(element: etree._Element) -> str:
     tag = element.tag
     return tag[:tag.index("}") + 1] if isinstance(tag, str) and tag.startswith("{") else ""
@@ -235,7 +254,9 @@ def read_features_fast(content: bytes, schema: bytes | None = None,
     content = _SCHEMA_LOCATION.sub(b"", head, count=1) + rest
     source: Any = io.BytesIO(content)
     if schema is not None and workdir is not None:
-        (workdir / "page.xsd").write_bytes(schema)
+        xsd = workdir / "page.xsd"
+        if not xsd.exists():  # the same for every page of a sync
+            xsd.write_bytes(schema)
         (workdir / "page.gml").write_bytes(content)
         source = str(workdir / "page.gml")
     try:

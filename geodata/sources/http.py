@@ -7,6 +7,7 @@ can forget a timeout or follow a redirect to a host it was not registered for.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -38,6 +39,22 @@ class HTTPPolicy:
 def response_version(response: requests.Response) -> str:
     """Return what identifies the version of an answer: ETag, else Last-Modified."""
     return (response.headers.get("ETag") or response.headers.get("Last-Modified") or "")[:200]
+
+
+_UPDATE_SEQUENCE = re.compile(rb'updateSequence="([^"]{1,64})"')
+
+
+def capabilities_version(response: requests.Response) -> str:
+    """Return the version of a capabilities answer: its updateSequence, else the headers'."""
+    stamp = _UPDATE_SEQUENCE.search(response.content[:4096])
+    return stamp.group(1).decode() if stamp else response_version(response)
+
+
+def background_http(url: str, timeout: float, max_bytes: int) -> SourceHTTP:
+    """HTTP for background images: short, no retries (a map is drawn without them)."""
+    return SourceHTTP("background-map", url, HTTPPolicy(
+        connect_timeout=timeout, read_timeout=timeout, retries=0, deadline=timeout * 2,
+        max_bytes=max_bytes))
 
 
 class SourceHTTP:

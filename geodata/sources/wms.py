@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
-
-from lxml import etree
 
 from geodata.errors import SourceError, SourceResponseError
 from geodata.sources.credentials import Credentials
-from geodata.sources.gml import GMLError, exception_text, parse_document
-from geodata.sources.http import HTTPPolicy, SourceHTTP, response_version
+from geodata.sources.gml import capabilities_root
+from geodata.sources.http import HTTPPolicy, SourceHTTP, background_http, capabilities_version
 
 
 def describe(name: str, url: str, layers: str, policy: HTTPPolicy | None = None,
@@ -25,16 +22,7 @@ def describe(name: str, url: str, layers: str, policy: HTTPPolicy | None = None,
     http = SourceHTTP(name, url, policy, credentials)
     response = http.get(url, params={"SERVICE": "WMS", "REQUEST": "GetCapabilities",
                                      "VERSION": "1.3.0"})
-    try:
-        root = parse_document(response.content)
-    except GMLError as exc:
-        raise SourceResponseError(name, f"unreadable WMS capabilities: {exc}") from exc
-    error = exception_text(root)
-    if error:
-        raise SourceResponseError(name, f"the server reported an error: {error}")
-    if etree.QName(root).localname not in ("WMS_Capabilities", "WMT_MS_Capabilities"):
-        raise SourceResponseError(name, "expected WMS capabilities, got "
-                                        f"{etree.QName(root).localname}")
+    capabilities_root(response.content, name, "WMS", ("WMS_Capabilities", "WMT_MS_Capabilities"))
     wms = WebMapService(url, version="1.3.0", xml=response.content)
     offered = set(wms.contents)
     wanted = [layer.strip() for layer in layers.split(",") if layer.strip()]
@@ -43,10 +31,8 @@ def describe(name: str, url: str, layers: str, policy: HTTPPolicy | None = None,
         asked = ", ".join(missing) or "(none given)"
         raise SourceResponseError(name, f"the WMS offers no layer {asked} (it has "
                                         f"{', '.join(sorted(offered))})")
-    stamp = re.search(rb'updateSequence="([^"]{1,64})"', response.content[:4096])
-    version = stamp.group(1).decode() if stamp else response_version(response)
     return {"protocol": "wms", "title": wms.identification.title or name,
-            "layers": ",".join(wanted)}, version
+            "layers": ",".join(wanted)}, capabilities_version(response)
 
 
 def get_map(url: str, layers: str, box: tuple[float, float, float, float],
@@ -56,10 +42,7 @@ def get_map(url: str, layers: str, box: tuple[float, float, float, float],
     WMS 1.1.1 takes x/y in the BBOX whatever the CRS, so no axis swapping is needed. A
     background map is a nicety: any failure gives None and the caller draws without it.
     """
-    http = SourceHTTP("background-map", url, HTTPPolicy(connect_timeout=timeout,
-                                                         read_timeout=timeout, retries=0,
-                                                         deadline=timeout * 2,
-                                                         max_bytes=20 * 1024 * 1024))
+    http = background_http(url, timeout, max_bytes=20 * 1024 * 1024)
     try:
         response = http.get(url, params={
             "SERVICE": "WMS", "VERSION": "1.1.1", "REQUEST": "GetMap", "LAYERS": layers,

@@ -19,13 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from lxml import etree
-
 from geodata.crs import northing_first, srid_of
 from geodata.errors import CRSMismatch, SourceError, SourceResponseError
 from geodata.sources.credentials import Credentials
-from geodata.sources.gml import GMLError, exception_text, parse_document
-from geodata.sources.http import HTTPPolicy, SourceHTTP, response_version
+from geodata.sources.gml import capabilities_root
+from geodata.sources.http import HTTPPolicy, SourceHTTP, background_http, capabilities_version
 
 # A pixel is 0.28 mm by the WMTS standard: scale denominator x 0.00028 = metres a pixel.
 PIXEL_M = 0.00028
@@ -136,16 +134,7 @@ def read_capabilities(content: bytes, source: str, base_url: str) -> dict[str, W
     """Parse WMTS capabilities (no DTD, nothing fetched); return the layers by identifier."""
     from owslib.wmts import WebMapTileService
 
-    try:
-        root = parse_document(content)
-    except GMLError as exc:
-        raise SourceResponseError(source, f"unreadable WMTS capabilities: {exc}") from exc
-    error = exception_text(root)
-    if error:
-        raise SourceResponseError(source, f"the server reported an error: {error}")
-    if etree.QName(root).localname != "Capabilities":
-        raise SourceResponseError(source, f"expected WMTS capabilities, got "
-                                          f"{etree.QName(root).localname}")
+    capabilities_root(content, source, "WMTS", ("Capabilities",))
     try:
         wmts = WebMapTileService(base_url, version="1.0.0", xml=content)
     except (AttributeError, KeyError, ValueError, TypeError) as exc:
@@ -227,14 +216,8 @@ class WMTSClient:
                                                  "matrix set we can read")
         # Tiles are fetched from the registered host only (as every other URL).
         self.http._check_host(found.tile_url("x", "0", 0, 0))  # noqa: SLF001
-        stamp = re.search(rb'updateSequence="([^"]{1,64})"', response.content[:4096])
-        version = stamp.group(1).decode() if stamp else response_version(response)
         return WMTSLayer(found.identifier, found.title, found.style, found.format,
-                         found.template, found.sets, version)
-
-    def check(self) -> str:
-        """Confirm the layer is offered; return its title."""
-        return self.describe().title
+                         found.template, found.sets, capabilities_version(response))
 
 
 def get_map(info: dict[str, Any], box: tuple[float, float, float, float],
@@ -262,10 +245,7 @@ def get_map(info: dict[str, Any], box: tuple[float, float, float, float],
     if (col0 < 0 or row0 < 0 or col1 >= matrix.matrix_width or row1 >= matrix.matrix_height
             or (col1 - col0 + 1) * (row1 - row0 + 1) > MAX_TILES):
         return None
-    base = layer.template.split("?")[0]
-    http = SourceHTTP("background-map", base, HTTPPolicy(
-        connect_timeout=timeout, read_timeout=timeout, retries=0, deadline=timeout * 2,
-        max_bytes=5 * 1024 * 1024))
+    http = background_http(layer.template.split("?")[0], timeout, max_bytes=5 * 1024 * 1024)
     cells = [(row, col) for row in range(row0, row1 + 1) for col in range(col0, col1 + 1)]
 
     def fetch(cell: tuple[int, int]) -> bytes | None:
