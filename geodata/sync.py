@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import logging
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
@@ -123,6 +125,7 @@ class Writer:
         self.connection = connections[DEFAULT_DB_ALIAS]
         self.pool: ThreadPoolExecutor | None = None
         self.pending: Future[None] | None = None
+        self.deferred_indexes: list[str] = []  # definitions, built again by finish()
 
     def __enter__(self) -> Writer:
         if self.connection.vendor == "postgresql":
@@ -137,6 +140,8 @@ class Writer:
                 for name in self._source_foreign_keys(cursor):
                     cursor.execute(f"SET CONSTRAINTS {self.connection.ops.quote_name(name)} "
                                    "IMMEDIATE")
+                if not self.existing:
+                    self.deferred_indexes = self._defer_indexes(cursor)
             self.connection.inc_thread_sharing()
             self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-writer")
         return self
@@ -157,6 +162,41 @@ class Writer:
         constraints = self.connection.introspection.get_constraints(cursor, table)
         return [name for name, c in constraints.items()
                 if c["foreign_key"] and c["columns"] == ["source_id"]]
+
+    def _defer_indexes(self, cursor: Any) -> list[str]:
+        """On a first load into an empty table, drop its plain indexes; return their
+        definitions, for finish() to build each once over all the rows.
+
+        Building an index over a loaded table is several times cheaper than keeping it up
+        to date row by row (a GiST index above all), as pg_restore and ogr2ogr do. Dropping
+        an index locks the table until commit: other readers wait for the first load
+        instead of finding nothing. The primary key and the unique constraint stay (the
+        constraint is what makes two syncs of one source collide rather than duplicate).
+        A failed sync rolls back, indexes and all.
+        """
+        table = self.model._meta.db_table
+        quoted = self.connection.ops.quote_name(table)
+        empty = f"SELECT NOT EXISTS (SELECT 1 FROM {quoted})"  # noqa: S608 (model's name)
+        cursor.execute(empty)
+        if not cursor.fetchone()[0]:
+            return []
+        cursor.execute(f"LOCK TABLE {quoted} IN ACCESS EXCLUSIVE MODE")
+        cursor.execute(empty)  # another sync may have filled it while we waited
+        if not cursor.fetchone()[0]:
+            return []
+        # Checks still deferred in this transaction (a caller's, deleting rows that others
+        # refer to) would stop CREATE INDEX at the end: have them made now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass "
+            "AND NOT i.indisprimary AND NOT i.indisunique AND NOT EXISTS "
+            "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
+            "ORDER BY c.relname", [table])
+        indexes = cursor.fetchall()
+        for name, _definition in indexes:
+            cursor.execute(f"DROP INDEX {self.connection.ops.quote_name(name)}")
+        return [definition for _name, definition in indexes]
 
     def write(self, fields: list[str], rows: list[tuple[tuple[Any, ...], bytes, str]]) -> None:
         """Insert new rows and update changed ones; rows are (values, WKB, hash)."""
@@ -194,8 +234,14 @@ class Writer:
             pending.result()
 
     def finish(self) -> None:
-        """Remove the features that the source no longer has (full syncs only)."""
+        """Build deferred indexes; remove the features that the source no longer has
+        (full syncs only)."""
         self._wait()
+        if self.deferred_indexes:
+            with self.connection.cursor() as cursor:
+                for definition in self.deferred_indexes:
+                    cursor.execute(definition)
+            self.deferred_indexes = []
         if not self.full:
             return
         vanished = [oid for oid in self.existing if oid not in self.seen]
@@ -231,7 +277,8 @@ def source_sync(source: Source, bbox: tuple[float, float, float, float] | None =
             fetched = Fetched()
             run.source_version = _sync_background(source)
         else:
-            fetched = _sync_features(source, bbox, counts, progress)
+            with _fewer_collections():
+                fetched = _sync_features(source, bbox, counts, progress)
     except Exception as exc:
         run.outcome = SyncRun.Outcome.FAILED
         run.error = str(exc) if isinstance(exc, GeodataError) else (
@@ -277,6 +324,26 @@ def _sync_features(source: Source, bbox: tuple[float, float, float, float] | Non
         log.warning("%s; paging again, sorted by identity", exc)
         counts.reset()
         return attempt(sorted_paging=True)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the garbage collector less often during a feature sync.
+
+    A page makes ~100,000 short-lived containers (rows, records, dicts) that reference
+    counting frees; with the default thresholds the collector still traverses them (and
+    every older object) over and over: an eighth of a sync's CPU time. Objects that exist
+    before the sync are frozen out of collection and young collections come 70 times
+    less often; cycles are still collected, so memory stays as it was.
+    """
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def _circuit_failure(source: Source, opened_before: bool) -> None:

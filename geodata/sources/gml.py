@@ -236,16 +236,16 @@ def schema_for_gdal(content: bytes) -> bytes | None:
 
 
 def read_features_fast(content: bytes, schema: bytes | None = None,
-                       workdir: Path | None = None
+                       workdir: Path | None = None, swap: bool = False
                        ) -> tuple[list[str], list[dict[str, Any]], list[shapely.Geometry]] | None:
     """Read a GML feature collection with GDAL (C speed); None if it cannot.
 
-    Coordinates are returned as written (SWAP_COORDINATES=NO): axis order is decided by
-    the caller, through geodata.crs. Schemas are never fetched: the schemaLocation is
-    removed first and GDAL is told not to download WFS schemas. Given ``schema`` (from
-    ``schema_for_gdal``) and a private ``workdir``, the page is written there beside it
-    and read in one pass. Anything GDAL reads differently from us (curves, no geometry)
-    sends the caller to the careful path.
+    Coordinates are returned as written, or with the two axes exchanged if ``swap``:
+    axis order is decided by the caller, through geodata.crs (never by GDAL's guess).
+    Schemas are never fetched: the schemaLocation is removed first and GDAL is told not
+    to download WFS schemas. Given ``schema`` (from ``schema_for_gdal``) and a private
+    ``workdir``, the page is written there beside it and read in one pass. Anything GDAL
+    reads differently from us (curves, no geometry) sends the caller to the careful path.
     """
     from pyogrio.errors import DataLayerError, DataSourceError
     from pyogrio.raw import read
@@ -266,7 +266,8 @@ def read_features_fast(content: bytes, schema: bytes | None = None,
                             "GML_FIELDTYPES": "ALWAYS_STRING",
                             "GDAL_HTTP_TIMEOUT": "1", "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": "none"}):
             # WRITE_GFS=NO: a .gfs guessed from one page must not steer the next.
-            meta, _fids, geoms, fields = read(source, SWAP_COORDINATES="NO", WRITE_GFS="NO")
+            meta, _fids, geoms, fields = read(source, SWAP_COORDINATES="YES" if swap else "NO",
+                                         WRITE_GFS="NO")
     except (DataSourceError, DataLayerError, RuntimeError, ValueError, IndexError):
         return None  # an empty page, or something only the careful path can read
     names = list(meta["fields"])

@@ -98,6 +98,7 @@ class WFSClient(SourceClient):
             schema = self._gdal_schema()
             while True:
                 start, response = queue.next()
+                queue.fill(total)  # the next pages come while this one is read
                 try:
                     page = self._parse(response.content, response.status_code, srs_name, seen,
                                        schema, Path(workdir))
@@ -113,8 +114,10 @@ class WFSClient(SourceClient):
                     raise
                 returned = page.size
                 got += returned
-                if total is not None and got > total:
-                    total = None  # the count was capped (wfs_maxfeatures): no total
+                if total is not None and got >= total and returned == self.page_size:
+                    # More may follow a full page that reaches the count: the count may be
+                    # capped (MapServer caps hits at wfs_maxfeatures). Page on without one.
+                    total = None
                 stamp = _TIMESTAMP.search(response.content[:4096])
                 version = response_version(response) or (
                     stamp.group(1).decode() if stamp else "")
@@ -162,13 +165,14 @@ class WFSClient(SourceClient):
         except GMLError as exc:
             raise SourceResponseError(self.name, f"{exc} (HTTP {status})") from exc
         if status == 200 and root_name == "FeatureCollection":
-            fast = read_features_fast(content, schema, workdir)
             wire = _SRS_NAME.search(content[:65536])
-            if fast is not None:
-                wire_srs = self._wire_srs(wire.group(1).decode() if wire else srs_name,
-                                          srs_name)
-                if wire_srs is not None:
-                    return self._records(fast, wire_srs, matched, seen)
+            wire_srs = self._wire_srs(wire.group(1).decode() if wire else srs_name, srs_name)
+            if wire_srs is not None:
+                # GDAL puts easting first as it reads (C speed), where the CRS says so.
+                swap = northing_first(wire_srs)
+                fast = read_features_fast(content, schema, workdir, swap=swap)
+                if fast is not None:
+                    return self._records(fast, wire_srs, matched, seen, swapped=swap)
         return self._parse_carefully(content, status, srs_name, seen)
 
     def _wire_srs(self, wire_srs: str, srs_name: str) -> str | None:
@@ -183,7 +187,7 @@ class WFSClient(SourceClient):
         return wire_srs if parse_crs(wire_srs)[1] else srs_name
 
     def _records(self, fast: tuple[list[str], list[dict[str, Any]], list[Any]], wire_srs: str,
-                 matched: int | None, seen: set[str]) -> Page:
+                 matched: int | None, seen: set[str], swapped: bool = False) -> Page:
         gml_ids, properties, shapes = fast
         ids = [props.get(self.id_field) or gml_id.rsplit(".", 1)[-1]
                for gml_id, props in zip(gml_ids, properties, strict=True)]
@@ -191,7 +195,8 @@ class WFSClient(SourceClient):
             self.mark_seen(fid, seen)
         rejected: list[Rejected] = []
         records = self.to_records(list(zip(ids, properties, shapes, strict=True)),
-                                  srid_of(wire_srs), northing_first(wire_srs), rejected)
+                                  srid_of(wire_srs),
+                                  northing_first(wire_srs) and not swapped, rejected)
         return Page(records, rejected, matched, len(ids))
 
     def _parse_carefully(self, content: bytes, status: int, srs_name: str,
@@ -260,8 +265,8 @@ class WFSClient(SourceClient):
 
 
 class _PageQueue:
-    """Pages requested ahead, in order: while one page is parsed, the next ones are on
-    their way (the server's time and ours overlap). With the total known, nothing is
+    """Pages requested ahead, in order: while one page is read, the next ``parallel`` are
+    on their way (the server's time and ours overlap). With the total known, nothing is
     asked past its end but the one empty page that confirms it; without, requests past
     the end cost an empty page each."""
 
@@ -275,7 +280,9 @@ class _PageQueue:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        # A request past the end may still be running: let it finish on its own (its
+        # answer is not used) while the sync commits.
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def fill(self, total: int | None) -> None:
         """Keep ``parallel`` requests in flight."""

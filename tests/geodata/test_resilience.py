@@ -157,3 +157,21 @@ def test_half_configured_credentials_fail_loudly(good, faults, monkeypatch):
 
     with pytest.raises(UnsupportedSource, match="HALV_CLIENT_SECRET, HALV_TOKEN_URL not set"):
         sync_through(good, faults, "bearer")
+
+
+def test_failed_first_load_keeps_the_indexes(municipality, faults, quick):
+    """A first load drops the table's plain indexes while it writes; when it fails after
+    writing pages, the rollback brings them back with the empty table."""
+    from tests.geodata.test_sync import needs_postgis, parcel_indexes
+
+    needs_postgis()
+    Parcel.objects.all().delete()  # the demo's parcels (this test's transaction only)
+    before = parcel_indexes()
+    source = Source.objects.create(
+        name="first-load", protocol="wfs", version="2.0.0", url=faults.url,
+        layer="registerenhetsomradesytor", crs="EPSG:3006", holds="parcels",
+        municipality=municipality, page_size=4)
+    with pytest.raises(SourceResponseError, match="counted 10 features but paging gave 9"):
+        sync_through(source, faults, "miscount")
+    assert not Parcel.objects.exists()
+    assert parcel_indexes() == before

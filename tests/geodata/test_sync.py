@@ -254,3 +254,58 @@ def test_readers_never_see_half_a_sync(municipality, ogc_server):
     run = source_sync(source, progress=progress)
     assert len(seen_during) >= 4 and set(seen_during) == {9}
     assert _count_elsewhere(source.pk) == run.fetched > 2000
+
+
+def parcel_indexes() -> dict[str, str]:
+    """The parcel table's indexes as this connection (and its transaction) sees them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes "
+                       "WHERE tablename = 'geodata_parcel'")
+        return dict(cursor.fetchall())
+
+
+def needs_postgis() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("index maintenance during a load is PostgreSQL's (SpatiaLite keeps them)")
+
+
+def test_first_load_builds_plain_indexes_once_after_the_rows(municipality, ogc_server):
+    """Into an empty table, the GiST and plain btree indexes are dropped for the load and
+    built once at its end, as they were; the primary key and the unique constraint stay.
+    Into a table with rows, nothing is dropped."""
+    needs_postgis()
+    Parcel.objects.all().delete()  # the demo's parcels (this test's transaction only)
+    before = parcel_indexes()
+    assert {"geodata_parcel_pkey", "parcel_one_per_source", "parcel_beteckning_idx"} <= set(
+        before)
+    source = Source.objects.create(
+        name="t-first-load", protocol="wfs", url=ogc_server, layer="registerenhetsomradesytor",
+        holds="parcels", municipality=municipality, page_size=700)
+    during: list[set[str]] = []
+    run = source_sync(source, progress=lambda done, total: during.append(set(parcel_indexes())))
+
+    assert run.outcome == SyncRun.Outcome.SUCCEEDED and run.added > 2000
+    assert len(during) >= 3
+    assert all(names == {"geodata_parcel_pkey", "parcel_one_per_source"} for names in during)
+    assert parcel_indexes() == before  # the same names and definitions
+    from geodata.selectors import parcel_at
+
+    x, y = min(abboten_1_corners())
+    assert parcel_at(x + 1, y + 1).beteckning == "SUNDSVALL ABBOTEN 1"  # through the GiST
+
+    during.clear()
+    source_sync(source, progress=lambda done, total: during.append(set(parcel_indexes())))
+    assert during and all(names == set(before) for names in during)
+
+
+def test_a_sync_leaves_the_garbage_collector_as_it_found_it(wfs_source):
+    """A sync runs the collector less often and freezes older objects: only meanwhile."""
+    import gc
+
+    before = gc.get_threshold(), gc.get_freeze_count()
+    source_sync(wfs_source, bbox=ABBOTEN_BBOX)
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
