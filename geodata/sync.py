@@ -125,7 +125,7 @@ class Writer:
         self.connection = connections[DEFAULT_DB_ALIAS]
         self.pool: ThreadPoolExecutor | None = None
         self.pending: Future[None] | None = None
-        self.deferred_indexes: list[str] = []  # definitions, built again by finish()
+        self.deferred: list[str] = []  # indexes and foreign keys, made again by finish()
 
     def __enter__(self) -> Writer:
         if self.connection.vendor == "postgresql":
@@ -141,7 +141,7 @@ class Writer:
                     cursor.execute(f"SET CONSTRAINTS {self.connection.ops.quote_name(name)} "
                                    "IMMEDIATE")
                 if not self.existing:
-                    self.deferred_indexes = self._defer_indexes(cursor)
+                    self.deferred = self._defer_upkeep(cursor)
             self.connection.inc_thread_sharing()
             self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-writer")
         return self
@@ -163,24 +163,25 @@ class Writer:
         return [name for name, c in constraints.items()
                 if c["foreign_key"] and c["columns"] == ["source_id"]]
 
-    def _defer_indexes(self, cursor: Any) -> list[str]:
-        """On a first load into an empty table, drop its plain indexes; return their
-        definitions, for finish() to build each once over all the rows.
+    def _defer_upkeep(self, cursor: Any) -> list[str]:
+        """On a first load into an empty table, drop its plain indexes and foreign keys;
+        return the statements that finish() runs to make each again over all the rows.
 
         Building an index over a loaded table is several times cheaper than keeping it up
-        to date row by row (a GiST index above all), as pg_restore and ogr2ogr do. Dropping
-        an index locks the table until commit: other readers wait for the first load
-        instead of finding nothing. The primary key and the unique constraint stay (the
-        constraint is what makes two syncs of one source collide rather than duplicate).
-        A failed sync rolls back, indexes and all.
+        to date row by row (a GiST index above all), and one query checks a foreign key
+        for every row at once where a row-by-row check costs as much as the rest of the
+        load: this is how pg_restore loads. Dropping them locks the table until commit:
+        other readers wait for the first load instead of finding nothing. The primary key
+        and the unique constraint stay (the constraint is what makes two syncs of one
+        source collide rather than duplicate). A failed sync rolls back, indexes and all.
         """
         table = self.model._meta.db_table
-        quoted = self.connection.ops.quote_name(table)
-        empty = f"SELECT NOT EXISTS (SELECT 1 FROM {quoted})"  # noqa: S608 (model's name)
+        quote = self.connection.ops.quote_name
+        empty = f"SELECT NOT EXISTS (SELECT 1 FROM {quote(table)})"  # noqa: S608 (model's)
         cursor.execute(empty)
         if not cursor.fetchone()[0]:
             return []
-        cursor.execute(f"LOCK TABLE {quoted} IN ACCESS EXCLUSIVE MODE")
+        cursor.execute(f"LOCK TABLE {quote(table)} IN ACCESS EXCLUSIVE MODE")
         cursor.execute(empty)  # another sync may have filled it while we waited
         if not cursor.fetchone()[0]:
             return []
@@ -194,9 +195,17 @@ class Writer:
             "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
             "ORDER BY c.relname", [table])
         indexes = cursor.fetchall()
+        cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                       "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
+                       [table])
+        foreign_keys = cursor.fetchall()
         for name, _definition in indexes:
-            cursor.execute(f"DROP INDEX {self.connection.ops.quote_name(name)}")
-        return [definition for _name, definition in indexes]
+            cursor.execute(f"DROP INDEX {quote(name)}")
+        for name, _definition in foreign_keys:
+            cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+        return [definition for _name, definition in indexes] + [
+            f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}"
+            for name, definition in foreign_keys]
 
     def write(self, fields: list[str], rows: list[tuple[tuple[Any, ...], bytes, str]]) -> None:
         """Insert new rows and update changed ones; rows are (values, WKB, hash)."""
@@ -234,14 +243,14 @@ class Writer:
             pending.result()
 
     def finish(self) -> None:
-        """Build deferred indexes; remove the features that the source no longer has
-        (full syncs only)."""
+        """Make the deferred indexes and foreign keys; remove the features that the source
+        no longer has (full syncs only)."""
         self._wait()
-        if self.deferred_indexes:
+        if self.deferred:
             with self.connection.cursor() as cursor:
-                for definition in self.deferred_indexes:
-                    cursor.execute(definition)
-            self.deferred_indexes = []
+                for statement in self.deferred:
+                    cursor.execute(statement)
+            self.deferred = []
         if not self.full:
             return
         vanished = [oid for oid in self.existing if oid not in self.seen]

@@ -33,6 +33,7 @@ from geodata.sources.records import FeatureRecord, Page, Rejected
 
 log = logging.getLogger(__name__)
 _TIMESTAMP = re.compile(rb'timeStamp="([^"]{1,64})"')
+_RETURNED = re.compile(rb'\s(?:numberReturned|numberOfFeatures)="(\d+)"')
 _SRS_NAME = re.compile(rb'<[\w.-]+:(?:Polygon|MultiSurface|MultiPolygon|Point|Surface|LineString'
                        rb'|MultiCurve|MultiPoint)\b[^>]*?\ssrsName="([^"]+)"')
 
@@ -98,7 +99,11 @@ class WFSClient(SourceClient):
             schema = self._gdal_schema()
             while True:
                 start, response = queue.next()
-                queue.fill(total)  # the next pages come while this one is read
+                said = _RETURNED.search(response.content[:4096])
+                if said is None or int(said.group(1)) >= self.page_size:
+                    # Not the last page, by what it says it holds: the next pages come
+                    # while this one is read.
+                    queue.fill(total)
                 try:
                     page = self._parse(response.content, response.status_code, srs_name, seen,
                                        schema, Path(workdir))
@@ -268,7 +273,8 @@ class _PageQueue:
     """Pages requested ahead, in order: while one page is read, the next ``parallel`` are
     on their way (the server's time and ours overlap). With the total known, nothing is
     asked past its end but the one empty page that confirms it; without, requests past
-    the end cost an empty page each."""
+    the end cost an empty page each (a page that says it is not full asks for no more).
+    """
 
     def __init__(self, fetch: Callable[[int], Any], page_size: int, parallel: int) -> None:
         self.fetch, self.page_size, self.parallel = fetch, page_size, max(1, parallel)

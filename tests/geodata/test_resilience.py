@@ -160,8 +160,8 @@ def test_half_configured_credentials_fail_loudly(good, faults, monkeypatch):
 
 
 def test_failed_first_load_keeps_the_indexes(municipality, faults, quick):
-    """A first load drops the table's plain indexes while it writes; when it fails after
-    writing pages, the rollback brings them back with the empty table."""
+    """A first load drops the table's plain indexes and foreign key while it writes; when
+    it fails after writing pages, the rollback brings them back with the empty table."""
     from tests.geodata.test_sync import needs_postgis, parcel_indexes
 
     needs_postgis()

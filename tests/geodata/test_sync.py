@@ -257,12 +257,15 @@ def test_readers_never_see_half_a_sync(municipality, ogc_server):
 
 
 def parcel_indexes() -> dict[str, str]:
-    """The parcel table's indexes as this connection (and its transaction) sees them."""
+    """The parcel table's indexes and foreign keys as this connection (and its
+    transaction) sees them: name -> definition."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname, indexdef FROM pg_indexes "
-                       "WHERE tablename = 'geodata_parcel'")
+                       "WHERE tablename = 'geodata_parcel' UNION ALL "
+                       "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                       "WHERE conrelid = 'geodata_parcel'::regclass AND contype = 'f'")
         return dict(cursor.fetchall())
 
 
@@ -274,14 +277,14 @@ def needs_postgis() -> None:
 
 
 def test_first_load_builds_plain_indexes_once_after_the_rows(municipality, ogc_server):
-    """Into an empty table, the GiST and plain btree indexes are dropped for the load and
-    built once at its end, as they were; the primary key and the unique constraint stay.
-    Into a table with rows, nothing is dropped."""
+    """Into an empty table, the GiST and plain btree indexes and the foreign key are dropped
+    for the load and made once at its end, as they were; the primary key and the unique
+    constraint stay. Into a table with rows, nothing is dropped."""
     needs_postgis()
     Parcel.objects.all().delete()  # the demo's parcels (this test's transaction only)
     before = parcel_indexes()
-    assert {"geodata_parcel_pkey", "parcel_one_per_source", "parcel_beteckning_idx"} <= set(
-        before)
+    assert {"geodata_parcel_pkey", "parcel_one_per_source", "parcel_beteckning_idx",
+            "geodata_parcel_source_id_9be8aadd_fk_geodata_source_id"} <= set(before)
     source = Source.objects.create(
         name="t-first-load", protocol="wfs", url=ogc_server, layer="registerenhetsomradesytor",
         holds="parcels", municipality=municipality, page_size=700)
