@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -243,31 +242,31 @@ def read_features_fast(content: bytes, schema: bytes | None = None,
     Coordinates are returned as written, or with the two axes exchanged if ``swap``:
     axis order is decided by the caller, through geodata.crs (never by GDAL's guess).
     Schemas are never fetched: the schemaLocation is removed first and GDAL is told not
-    to download WFS schemas. Given ``schema`` (from ``schema_for_gdal``) and a private
-    ``workdir``, the page is written there beside it and read in one pass. Anything GDAL
-    reads differently from us (curves, no geometry) sends the caller to the careful path.
+    to download schemas. Given ``schema`` (from ``schema_for_gdal``) and a private
+    ``workdir``, the schema is written there (once a sync) and handed to GDAL, which then
+    reads the page in one pass, from memory. Anything GDAL reads differently from us
+    (curves, no geometry) sends the caller to the careful path.
     """
     from pyogrio.errors import DataLayerError, DataSourceError
     from pyogrio.raw import read
 
     head, rest = content[:8192], content[8192:]
     content = _SCHEMA_LOCATION.sub(b"", head, count=1) + rest
-    source: Any = io.BytesIO(content)
+    options: dict[str, str] = {}
     if schema is not None and workdir is not None:
         xsd = workdir / "page.xsd"
         if not xsd.exists():  # the same for every page of a sync
             xsd.write_bytes(schema)
-        (workdir / "page.gml").write_bytes(content)
-        source = str(workdir / "page.gml")
+        options["XSD"] = str(xsd)
     try:
         # Every value as text, as written: guessed types turn "0180" into 180 and "1" into
         # "1.0" (kommunkod, block, enhet...).
-        with _gdal_options({"GML_DOWNLOAD_WFS_SCHEMA": "NO", "GML_SKIP_RESOLVE_ELEMS": "ALL",
+        with _gdal_options({"GML_DOWNLOAD_SCHEMA": "NO", "GML_SKIP_RESOLVE_ELEMS": "ALL",
                             "GML_FIELDTYPES": "ALWAYS_STRING",
                             "GDAL_HTTP_TIMEOUT": "1", "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": "none"}):
             # WRITE_GFS=NO: a .gfs guessed from one page must not steer the next.
-            meta, _fids, geoms, fields = read(source, SWAP_COORDINATES="YES" if swap else "NO",
-                                         WRITE_GFS="NO")
+            meta, _fids, geoms, fields = read(content, SWAP_COORDINATES="YES" if swap else "NO",
+                                              WRITE_GFS="NO", **options)
     except (DataSourceError, DataLayerError, RuntimeError, ValueError, IndexError):
         return None  # an empty page, or something only the careful path can read
     names = list(meta["fields"])
