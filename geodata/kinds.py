@@ -7,7 +7,7 @@ from typing import Any
 
 from geodata.errors import UnsupportedSource
 from geodata.models import Address, Building, Parcel, Plan, Regulation
-from geodata.presets import FIELD_MAPPERS, FieldMapper
+from geodata.presets import FIELD_MAPPERS, FieldMapper, RowsMapper, parcel_rows
 
 
 @dataclass(frozen=True)
@@ -18,10 +18,12 @@ class Kind:
     model: Any  # a concrete CachedFeature subclass
     fields: FieldMapper
     geometry: str  # "multipolygon" or "point", see sources.geometry.coerce_many
+    rows: RowsMapper | None = None  # a page at once, where a kind has it (the same mapping)
 
 
 KINDS: dict[str, Kind] = {
-    holds: Kind(holds, model, FIELD_MAPPERS[holds], geometry)
+    holds: Kind(holds, model, FIELD_MAPPERS[holds], geometry,
+                parcel_rows if holds == "parcels" else None)
     for holds, model, geometry in (
         ("parcels", Parcel, "multipolygon"),
         ("addresses", Address, "point"),

@@ -137,41 +137,87 @@ def _mapped(properties: dict[str, Any], holds: str, preset: str) -> dict[str, An
     return {ours: properties.get(theirs) for ours, theirs in mapping.items()}
 
 
+PARCEL_FIELDS = (
+    "objektidentitet", "registerenhetsreferens", "objekttyp", "kommunkod", "kommunnamn",
+    "trakt", "block", "enhet", "omradesnummer", "etikett", "senastandrad", "kort_beteckning",
+    "beteckning",
+)
+
+
 def parcel_fields(properties: dict[str, Any], preset: str,
                   context: dict[str, str] | None = None) -> dict[str, Any]:
     """Map a parcel feature's properties to Parcel fields.
 
     ``context`` gives what the source knows and the features may not say: ``kommunkod``
-    and ``kommunnamn`` of the source's municipality. This runs for every parcel of every
-    sync, so it reads the properties without copying them.
+    and ``kommunnamn`` of the source's municipality.
     """
-    # Lantmäteriet's preset maps every name to itself.
-    v = properties if preset == "lantmateriet" else _mapped(properties, "parcels", preset)
-    context = context or {}
     if preset == "inspire":
-        return _inspire_parcel(v, context)
-    oid, trakt, enhet = v.get("objektidentitet"), v.get("trakt"), v.get("enhet")
-    kommunkod = v.get("kommunkod") or context.get("kommunkod")
+        return _inspire_parcel(_mapped(properties, "parcels", preset), context or {})
+    values = tuple(properties.get(name) if name else None for name in _parcel_names(preset))
+    return dict(zip(PARCEL_FIELDS, _parcel_row(values, preset, context or {}), strict=True))
+
+
+ValueColumn = Callable[[str], list[Any]]
+RowsMapper = Callable[[ValueColumn, int, str, dict[str, str] | None],
+                      tuple[tuple[str, ...], list[tuple[Any, ...] | MappingError]] | None]
+
+
+def parcel_rows(column: ValueColumn, count: int, preset: str,
+                context: dict[str, str] | None = None
+                ) -> tuple[tuple[str, ...], list[tuple[Any, ...] | MappingError]] | None:
+    """Map a page of parcels at once: ``column(name)`` gives a source property's values.
+
+    Returns the fields and, for each feature, its values in that order or why it cannot
+    be mapped. This runs for every parcel of every sync, so no dict is made per feature;
+    the mapping itself is parcel_fields', feature by feature. None for a preset that maps
+    feature by feature only (INSPIRE's designation is parsed from a label).
+    """
+    if preset == "inspire":
+        return None
+    context = context or {}
+    columns = [column(name) if name else [None] * count for name in _parcel_names(preset)]
+    out: list[tuple[Any, ...] | MappingError] = []
+    for values in zip(*columns, strict=True):
+        try:
+            out.append(_parcel_row(values, preset, context))
+        except MappingError as exc:
+            out.append(exc)
+    return PARCEL_FIELDS, out
+
+
+@functools.lru_cache(maxsize=16)
+def _parcel_names(preset: str) -> tuple[str | None, ...]:
+    """The source's property names for LANTMATERIET_PARCEL_FIELDS under a preset (None
+    for a field the preset does not map)."""
+    try:
+        mapping = PRESETS["parcels"][preset]
+    except KeyError:
+        raise MappingError(f"no preset {preset!r} for parcels") from None
+    return tuple(mapping.get(name) for name in LANTMATERIET_PARCEL_FIELDS)
+
+
+def _parcel_row(values: tuple[Any, ...], preset: str, context: dict[str, str]
+                ) -> tuple[Any, ...]:
+    """One parcel's values in PARCEL_FIELDS order, from its properties in
+    LANTMATERIET_PARCEL_FIELDS order."""
+    (oid, ref, objekttyp, kommunkod, kommunnamn, trakt, block, enhet, omradesnummer, etikett,
+     senastandrad) = values
+    kommunkod = kommunkod or context.get("kommunkod")
     for name, value in (("objektidentitet", oid), ("kommunkod", kommunkod), ("trakt", trakt),
                         ("enhet", enhet)):
         if value in (None, ""):
-            raise MappingError(f"missing {PRESETS['parcels'][preset][name]}")
-    out: dict[str, Any] = {
-        "objektidentitet": as_uuid(oid),
-        "registerenhetsreferens": as_uuid(v.get("registerenhetsreferens") or oid),
-        "objekttyp": _text(v.get("objekttyp")), "kommunkod": _text(kommunkod),
-        "kommunnamn": _text(v.get("kommunnamn") or context.get("kommunnamn")),
-        "trakt": _normalised(_text(trakt)), "block": _text(v.get("block")).upper(),
-        "enhet": _text(enhet), "omradesnummer": _int(v.get("omradesnummer")) or 1,
-        "etikett": _text(v.get("etikett")), "senastandrad": _date(v.get("senastandrad")),
-    }
-    tail = f"{out['block']}:{out['enhet']}" if out["block"] else out["enhet"]
+            raise MappingError(f"missing {PRESETS['parcels'][preset].get(name, name)}")
+    kommunnamn = _text(kommunnamn or context.get("kommunnamn"))
+    trakt = _normalised(_text(trakt))
+    block = _text(block).upper()
+    enhet = _text(enhet)
+    tail = f"{block}:{enhet}" if block else enhet
     # The usual "2:6" or "12" needs no normalising; anything else gets it.
-    short = (f"{out['trakt']} {tail}" if _PLAIN_TAIL.fullmatch(tail)
-             else beteckning("", out["trakt"], out["block"], out["enhet"]))
-    out["kort_beteckning"] = short
-    out["beteckning"] = f"{_normalised(out['kommunnamn'])} {short}".lstrip()
-    return out
+    short = (f"{trakt} {tail}" if _PLAIN_TAIL.fullmatch(tail)
+             else beteckning("", trakt, block, enhet))
+    return (as_uuid(oid), as_uuid(ref or oid), _text(objekttyp), _text(kommunkod), kommunnamn,
+            trakt, block, enhet, _int(omradesnummer) or 1, _text(etikett),
+            _date(senastandrad), short, f"{_normalised(kommunnamn)} {short}".lstrip())
 
 
 _PLAIN_TAIL = re.compile(r"[0-9A-ZÅÄÖ]+(?::[0-9A-ZÅÄÖ]+)?")

@@ -7,7 +7,7 @@ import gc
 import hashlib
 import logging
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
@@ -34,7 +34,7 @@ from geodata.sources.credentials import credentials_from_env
 from geodata.sources.filters import FilterError, Filters, parse_filters
 from geodata.sources.geometry import GeometryRejected, coerce_many
 from geodata.sources.http import HTTPPolicy
-from geodata.sources.records import Rejected
+from geodata.sources.records import Page, Rejected
 from geodata.sources.wms import describe as describe_wms
 from geodata.sources.wmts import WMTSClient
 
@@ -207,7 +207,8 @@ class Writer:
             f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}"
             for name, definition in foreign_keys]
 
-    def write(self, fields: list[str], rows: list[tuple[tuple[Any, ...], bytes, str]]) -> None:
+    def write(self, fields: Sequence[str],
+              rows: list[tuple[tuple[Any, ...], bytes, str]]) -> None:
         """Insert new rows and update changed ones; rows are (values, WKB, hash)."""
         columns = [*fields, "source", "synced_at", "content_hash", "geom"]
         oid_at = fields.index("objektidentitet")
@@ -342,8 +343,9 @@ def _fewer_collections() -> Iterator[None]:
     A page makes ~100,000 short-lived containers (rows, records, dicts) that reference
     counting frees; with the default thresholds the collector still traverses them (and
     every older object) over and over: an eighth of a sync's CPU time. Objects that exist
-    before the sync are frozen out of collection and young collections come 70 times
-    less often; cycles are still collected, so memory stays as it was.
+    before the sync are frozen out of collection, automatic young collections come 70
+    times less often, and the sync collects the young generations once a page, so that
+    cycles (a page's worth at most) are still freed and memory stays as it was.
     """
     thresholds = gc.get_threshold()
     gc.freeze()
@@ -446,40 +448,78 @@ def _fetch(source: Source, kind: Kind, bbox: tuple[float, float, float, float] |
     out = Fetched()
     context = {"kommunkod": source.municipality.kommunkod,
                "kommunnamn": source.municipality.name} if source.municipality else {}
-    fields: list[str] = []
     for page in client.pages(bbox):
         out.version = out.version or page.version
         out.rejected.extend(page.rejected)
         misplaced = sum("outside Sweden" in r.reason for r in page.rejected)
-        if misplaced and misplaced * 2 > len(page.records) + len(page.rejected):
+        if misplaced and misplaced * 2 > page.accepted + len(page.rejected):
             raise CRSMismatch(f"{source.name}: {misplaced} features of a page lie outside "
                               f"Sweden; check the source's CRS ({source.crs}) and axis order")
+        ids, geoms, fields, mapped = _map_page(page, kind, source.preset, context)
         rows = []
-        geometries = coerce_many([r.geometry for r in page.records], kind.geometry)
-        for record, geometry in zip(page.records, geometries, strict=True):
-            try:
-                if isinstance(geometry, GeometryRejected):
-                    raise geometry
-                values = kind.fields(record.properties, source.preset, context)
-            except (MappingError, GeometryRejected) as exc:
-                out.rejected.append(Rejected(record.id, str(exc)))
+        geometries = coerce_many(geoms, kind.geometry)
+        for fid, geometry, values in zip(ids, geometries, mapped, strict=True):
+            if isinstance(geometry, GeometryRejected):
+                out.rejected.append(Rejected(fid, str(geometry)))
+                continue
+            if isinstance(values, MappingError):
+                out.rejected.append(Rejected(fid, str(values)))
                 continue
             wkb, repair = geometry
-            if not fields:
-                fields = list(values)
-                take = operator.itemgetter(*fields)  # the row's values in field order
             if repair:
-                out.repaired.append(f"{record.id}: {repair}")
-            row = take(values)
+                out.repaired.append(f"{fid}: {repair}")
             # What changed is decided by the mapped values and the geometry.
-            digest = hashlib.sha1(repr(row).encode(), usedforsecurity=False)
+            digest = hashlib.sha1(repr(values).encode(), usedforsecurity=False)
             digest.update(wkb)
-            rows.append((row, wkb, digest.hexdigest()))
+            rows.append((values, wkb, digest.hexdigest()))
         if rows:
             writer.write(fields, rows)
+        # The young objects of a page, cycles included (GDAL's reader leaves a few holding
+        # the page's arrays), are collected once a page; see _fewer_collections.
+        gc.collect(1)
         counts.fetched += page.size
         if progress:
             progress(counts.fetched, page.matched)
     counts.rejected = len(out.rejected)
     counts.repaired = len(out.repaired)
     return out
+
+
+MappedPage = tuple[list[str], list[Any], tuple[str, ...], list[tuple[Any, ...] | MappingError]]
+
+
+def _map_page(page: Page, kind: Kind, preset: str, context: dict[str, str]) -> MappedPage:
+    """Return a page's ids, geometries, the cache fields and each feature's values in
+    their order (or why it cannot be mapped): a page at once where the kind can, feature
+    by feature otherwise."""
+    table = page.table
+    if kind.rows is not None:
+        if table is not None:
+            ids, geoms, column, count = (table.ids, table.geometries, table.column,
+                                         len(table.ids))
+        else:
+            records = page.records
+            ids, geoms = [r.id for r in records], [r.geometry for r in records]
+
+            def column(name: str) -> list[Any]:
+                return [r.properties.get(name) for r in records]
+
+            count = len(records)
+        done = kind.rows(column, count, preset, context)
+        if done is not None:
+            return ids, geoms, *done
+    records = table.records() if table is not None else page.records
+    fields: tuple[str, ...] = ()
+    take: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
+    mapped: list[tuple[Any, ...] | MappingError] = []
+    for record in records:
+        try:
+            values = kind.fields(record.properties, preset, context)
+        except MappingError as exc:
+            mapped.append(exc)
+            continue
+        if take is None:
+            fields = tuple(values)
+            take = operator.itemgetter(*fields)  # the values in field order
+        mapped.append(take(values))
+    return [r.id for r in records], [r.geometry for r in records], fields, mapped

@@ -11,7 +11,7 @@ from geodata.sources.credentials import Credentials
 from geodata.sources.filters import Filters, matches
 from geodata.sources.geometry import GeometryRejected, normalise_many
 from geodata.sources.http import HTTPPolicy, SourceHTTP
-from geodata.sources.records import FeatureRecord, Page, Rejected
+from geodata.sources.records import FeatureRecord, Page, Rejected, Table
 
 
 @dataclass
@@ -62,6 +62,31 @@ class SourceClient:
                 self.name, f"feature {fid} came twice while paging: the server's paging "
                 "is not stable")
         seen.add(fid)
+
+    def mark_all_seen(self, fids: list[str], seen: set[str]) -> None:
+        """mark_seen for a page of ids at once."""
+        fresh = set(fids)
+        if len(fresh) != len(fids) or not seen.isdisjoint(fresh):
+            for fid in fids:  # name the first that came twice
+                self.mark_seen(fid, seen)
+        seen |= fresh
+
+    def to_table(self, table: Table, srid: int, swap: bool,
+                 rejected: list[Rejected]) -> Table:
+        """Normalise a page's geometries (as written) column-wise; leave out the rejected."""
+        geoms = normalise_many(table.geometries, srid, swap)
+        bad = [i for i, g in enumerate(geoms) if isinstance(g, GeometryRejected)]
+        if not bad:
+            return Table(table.ids, table.columns, geoms)
+        rejected.extend(Rejected(table.ids[i], str(geoms[i])) for i in bad)
+        dropped = set(bad)
+        keep = [i for i in range(len(geoms)) if i not in dropped]
+
+        def pick(values: list[Any]) -> list[Any]:
+            return [values[i] for i in keep]
+
+        return Table(pick(table.ids), {name: pick(v) for name, v in table.columns.items()},
+                     pick(geoms))
 
     def to_records(self, raw: list[tuple[str, dict[str, Any], Any]], srid: int, swap: bool,
                    rejected: list[Rejected]) -> list[FeatureRecord]:

@@ -236,8 +236,9 @@ def schema_for_gdal(content: bytes) -> bytes | None:
 
 def read_features_fast(content: bytes, schema: bytes | None = None,
                        workdir: Path | None = None, swap: bool = False
-                       ) -> tuple[list[str], list[dict[str, Any]], list[shapely.Geometry]] | None:
-    """Read a GML feature collection with GDAL (C speed); None if it cannot.
+                       ) -> tuple[list[str], dict[str, list[str]], list[shapely.Geometry]] | None:
+    """Read a GML feature collection with GDAL (C speed): the gml:ids, each property's
+    values (a column) and the geometries, in feature order; None if it cannot.
 
     Coordinates are returned as written, or with the two axes exchanged if ``swap``:
     axis order is decided by the caller, through geodata.crs (never by GDAL's guess).
@@ -278,13 +279,9 @@ def read_features_fast(content: bytes, schema: bytes | None = None,
         return None  # curve geometries: the careful path linearises them
     if any(g is None for g in shapes):
         return None
-    columns = [_texts(column) for column in fields]
-    gml_ids = columns[names.index("gml_id")]
-    keep = [i for i, name in enumerate(names) if name != "gml_id"]
-    keys = [names[i] for i in keep]
-    properties = [dict(zip(keys, row, strict=True))
-                  for row in zip(*(columns[i] for i in keep), strict=True)]
-    return gml_ids, properties, shapes
+    columns = dict(zip(names, (_texts(column) for column in fields), strict=True))
+    gml_ids = columns.pop("gml_id")
+    return gml_ids, columns, shapes
 
 
 def _texts(column: Any) -> list[str]:

@@ -29,7 +29,7 @@ from geodata.sources.gml import (
     sniff,
 )
 from geodata.sources.http import response_version
-from geodata.sources.records import FeatureRecord, Page, Rejected
+from geodata.sources.records import FeatureRecord, Page, Rejected, Table
 
 log = logging.getLogger(__name__)
 _TIMESTAMP = re.compile(rb'timeStamp="([^"]{1,64})"')
@@ -126,7 +126,8 @@ class WFSClient(SourceClient):
                 stamp = _TIMESTAMP.search(response.content[:4096])
                 version = response_version(response) or (
                     stamp.group(1).decode() if stamp else "")
-                yield Page(page.records, page.rejected, page.matched or total, returned, version)
+                yield Page(page.records, page.rejected, page.matched or total, returned, version,
+                           page.table)
                 if returned < self.page_size:
                     if total is not None and got < total:
                         # Paging skipped or repeated features: a full sync would remove
@@ -191,18 +192,23 @@ class WFSClient(SourceClient):
         # northing-first coordinates): the order we asked for rules.
         return wire_srs if parse_crs(wire_srs)[1] else srs_name
 
-    def _records(self, fast: tuple[list[str], list[dict[str, Any]], list[Any]], wire_srs: str,
-                 matched: int | None, seen: set[str], swapped: bool = False) -> Page:
-        gml_ids, properties, shapes = fast
-        ids = [props.get(self.id_field) or gml_id.rsplit(".", 1)[-1]
-               for gml_id, props in zip(gml_ids, properties, strict=True)]
-        for fid in ids:
-            self.mark_seen(fid, seen)
+    def _records(self, fast: tuple[list[str], dict[str, list[str]], list[Any]],
+                 wire_srs: str, matched: int | None, seen: set[str],
+                 swapped: bool = False) -> Page:
+        gml_ids, columns, shapes = fast
+        given = columns.get(self.id_field)
+        ids = ([fid or gml_id.rsplit(".", 1)[-1] for fid, gml_id in zip(given, gml_ids,
+                                                                          strict=True)]
+               if given is not None else [gml_id.rsplit(".", 1)[-1] for gml_id in gml_ids])
+        self.mark_all_seen(ids, seen)
         rejected: list[Rejected] = []
-        records = self.to_records(list(zip(ids, properties, shapes, strict=True)),
-                                  srid_of(wire_srs),
-                                  northing_first(wire_srs) and not swapped, rejected)
-        return Page(records, rejected, matched, len(ids))
+        srid, swap = srid_of(wire_srs), northing_first(wire_srs) and not swapped
+        table = Table(ids, columns, shapes)
+        if self.filters:  # held to the filter feature by feature
+            raw = [(r.id, r.properties, r.geometry) for r in table.records()]
+            return Page(self.to_records(raw, srid, swap, rejected), rejected, matched, len(ids))
+        return Page([], rejected, matched, len(ids),
+                    table=self.to_table(table, srid, swap, rejected))
 
     def _parse_carefully(self, content: bytes, status: int, srs_name: str,
                          seen: set[str]) -> Page:
