@@ -28,8 +28,9 @@ class Rejected:
 @dataclass(frozen=True, slots=True)
 class Table:
     """A page's features column by column, as a fast reader gives them: no dict and no
-    record per feature. ``columns`` holds one list per property, ``geometries`` x/y
-    geometries in 3006, each in the order of ``ids``."""
+    record per feature. ``columns`` holds one list per property and ``geometries`` the
+    geometries (x/y in 3006 once the adapter has normalised them), each in the order of
+    ``ids``."""
 
     ids: list[str]
     columns: dict[str, list[Any]]
