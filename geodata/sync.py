@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.utils import timezone
 
 from geodata.bulk import insert_rows, update_rows
@@ -171,7 +171,9 @@ class Writer:
         to date row by row (a GiST index above all), and one query checks a foreign key
         for every row at once where a row-by-row check costs as much as the rest of the
         load: this is how pg_restore loads. Dropping them locks the table until commit:
-        other readers wait for the first load instead of finding nothing. The primary key
+        other readers wait for the first load instead of finding nothing; if another
+        transaction holds the table when the load starts, it loads row by row instead,
+        without waiting. The primary key
         and the unique constraint stay (the constraint is what makes two syncs of one
         source collide rather than duplicate). A failed sync rolls back, indexes and all.
         """
@@ -181,8 +183,14 @@ class Writer:
         cursor.execute(empty)
         if not cursor.fetchone()[0]:
             return []
-        cursor.execute(f"LOCK TABLE {quote(table)} IN ACCESS EXCLUSIVE MODE")
-        cursor.execute(empty)  # another sync may have filled it while we waited
+        try:
+            # Only if nobody is using the table right now: a sync never queues behind a
+            # reader (and so never makes other readers queue behind it).
+            with transaction.atomic(using=self.connection.alias):
+                cursor.execute(f"LOCK TABLE {quote(table)} IN ACCESS EXCLUSIVE MODE NOWAIT")
+        except OperationalError:
+            return []
+        cursor.execute(empty)  # another sync may have filled it before we locked it
         if not cursor.fetchone()[0]:
             return []
         # Checks still deferred in this transaction (a caller's, deleting rows that others

@@ -305,6 +305,33 @@ def test_first_load_builds_plain_indexes_once_after_the_rows(municipality, ogc_s
     assert during and all(names == set(before) for names in during)
 
 
+def test_first_load_while_another_transaction_reads_keeps_the_indexes(municipality,
+                                                                   ogc_server):
+    """A first load takes the table only if nobody holds it: with a reader in the middle
+    of a transaction it neither waits nor drops anything, and loads row by row."""
+    needs_postgis()
+    import psycopg
+    from django.db import connection
+
+    Parcel.objects.all().delete()  # the demo's parcels (this test's transaction only)
+    before = parcel_indexes()
+    s = connection.settings_dict
+    source = Source.objects.create(
+        name="t-first-load-busy", protocol="wfs", url=ogc_server,
+        layer="registerenhetsomradesytor", holds="parcels", municipality=municipality,
+        page_size=700)
+    with psycopg.connect(host=s["HOST"] or "127.0.0.1", port=s["PORT"] or 5432,
+                         user=s["USER"], dbname=s["NAME"]) as reader:
+        reader.execute("SELECT count(*) FROM geodata_parcel").fetchone()  # holds it
+        during: list[set[str]] = []
+        run = source_sync(source, progress=lambda done, total: during.append(
+            set(parcel_indexes())))
+        reader.rollback()
+    assert run.outcome == SyncRun.Outcome.SUCCEEDED and run.added > 2000
+    assert during and all(names == set(before) for names in during)
+    assert parcel_indexes() == before
+
+
 def test_a_sync_leaves_the_garbage_collector_as_it_found_it(wfs_source):
     """A sync runs the collector less often and freezes older objects: only meanwhile."""
     import gc
