@@ -100,9 +100,12 @@ class WFSClient(SourceClient):
             while True:
                 start, response = queue.next()
                 said = _RETURNED.search(response.content[:4096])
-                if said is None or int(said.group(1)) >= self.page_size:
+                holds = int(said.group(1)) if said else None
+                if holds is None or holds >= self.page_size:
                     # Not the last page, by what it says it holds: the next pages come
                     # while this one is read.
+                    if total is not None and holds is not None and start + holds >= total:
+                        total = None  # a full page reaching the count: see below
                     queue.fill(total)
                 try:
                     page = self._parse(response.content, response.status_code, srs_name, seen,
