@@ -173,9 +173,9 @@ class Writer:
         load: this is how pg_restore loads. Dropping them locks the table until commit:
         other readers wait for the first load instead of finding nothing; if another
         transaction holds the table when the load starts, it loads row by row instead,
-        without waiting. The primary key
-        and the unique constraint stay (the constraint is what makes two syncs of one
-        source collide rather than duplicate). A failed sync rolls back, indexes and all.
+        without waiting. The primary key and the unique constraint stay (the constraint
+        is what makes two syncs of one source collide rather than duplicate). A failed
+        sync rolls back, indexes and all.
         """
         table = self.model._meta.db_table
         quote = self.connection.ops.quote_name
@@ -348,12 +348,13 @@ def _sync_features(source: Source, bbox: tuple[float, float, float, float] | Non
 def _fewer_collections() -> Iterator[None]:
     """Run the garbage collector less often during a feature sync.
 
-    A page makes ~100,000 short-lived containers (rows, records, dicts) that reference
-    counting frees; with the default thresholds the collector still traverses them (and
-    every older object) over and over: an eighth of a sync's CPU time. Objects that exist
-    before the sync are frozen out of collection, automatic young collections come 70
-    times less often, and the sync collects the young generations once a page, so that
-    cycles (a page's worth at most) are still freed and memory stays as it was.
+    A page makes tens of thousands of short-lived containers (rows, tuples, geometries)
+    that reference counting frees; with the default thresholds the collector still
+    traverses them (and every older object) over and over: an eighth of a sync's CPU
+    time. Objects that exist before the sync are frozen out of collection, automatic
+    young collections come 70 times less often, and the sync collects the young
+    generations once a page, so that cycles (a page's worth at most) are still freed and
+    memory stays as it was.
     """
     thresholds = gc.get_threshold()
     gc.freeze()
