@@ -134,14 +134,15 @@ class Writer:
                 # just after may lose the sync (never part of it, and never the run record
                 # alone: later commits are lost with it); the next sync fetches it again.
                 cursor.execute("SET LOCAL synchronous_commit = off")
-                # The source's foreign key is checked at the end of each page's COPY
-                # (on the writer thread, while the next page is read), not all at once
-                # at commit, when nothing else is left to do.
-                for name in self._source_foreign_keys(cursor):
-                    cursor.execute(f"SET CONSTRAINTS {self.connection.ops.quote_name(name)} "
-                                   "IMMEDIATE")
                 if not self.existing:
                     self.deferred = self._defer_upkeep(cursor)
+                # Unless a first load dropped it, the source's foreign key is checked at
+                # the end of each page's COPY (on the writer thread, while the next page
+                # is read), not all at once at commit, when nothing else is left to do.
+                foreign_keys = [] if self.deferred else self._source_foreign_keys(cursor)
+                for name in foreign_keys:
+                    cursor.execute(f"SET CONSTRAINTS {self.connection.ops.quote_name(name)} "
+                                   "IMMEDIATE")
             self.connection.inc_thread_sharing()
             self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-writer")
         return self

@@ -234,8 +234,7 @@ def schema_for_gdal(content: bytes) -> bytes | None:
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
-def read_features_fast(content: bytes, schema: bytes | None = None,
-                       workdir: Path | None = None, swap: bool = False
+def read_features_fast(content: bytes, xsd: Path | None = None, swap: bool = False
                        ) -> tuple[list[str], dict[str, list[str]], list[shapely.Geometry]] | None:
     """Read a GML feature collection with GDAL (C speed): the gml:ids, each property's
     values (a column) and the geometries, in feature order; None if it cannot.
@@ -243,8 +242,7 @@ def read_features_fast(content: bytes, schema: bytes | None = None,
     Coordinates are returned as written, or with the two axes exchanged if ``swap``:
     axis order is decided by the caller, through geodata.crs (never by GDAL's guess).
     Schemas are never fetched: the schemaLocation is removed first and GDAL is told not
-    to download schemas. Given ``schema`` (from ``schema_for_gdal``) and a private
-    ``workdir``, the schema is written there (once a sync) and handed to GDAL, which then
+    to download schemas. Given ``xsd`` (a file written from ``schema_for_gdal``), GDAL
     reads the page in one pass, from memory. Anything GDAL reads differently from us
     (curves, no geometry) sends the caller to the careful path.
     """
@@ -253,12 +251,7 @@ def read_features_fast(content: bytes, schema: bytes | None = None,
 
     head, rest = content[:8192], content[8192:]
     content = _SCHEMA_LOCATION.sub(b"", head, count=1) + rest
-    options: dict[str, str] = {}
-    if schema is not None and workdir is not None:
-        xsd = workdir / "page.xsd"
-        if not xsd.exists():  # the same for every page of a sync
-            xsd.write_bytes(schema)
-        options["XSD"] = str(xsd)
+    options = {"XSD": str(xsd)} if xsd is not None else {}
     try:
         # Every value as text, as written: guessed types turn "0180" into 180 and "1" into
         # "1.0" (kommunkod, block, enhet...).

@@ -96,7 +96,7 @@ class WFSClient(SourceClient):
                 _PageQueue(fetch, self.page_size, self.http.policy.parallel) as queue:
             queue.fill(None)  # the first pages are on their way while we ask the rest
             total = self._hits(params)
-            schema = self._gdal_schema()
+            xsd = self._gdal_schema(Path(workdir))
             while True:
                 start, response = queue.next()
                 said = _RETURNED.search(response.content[:4096])
@@ -109,7 +109,7 @@ class WFSClient(SourceClient):
                     queue.fill(total)
                 try:
                     page = self._parse(response.content, response.status_code, srs_name, seen,
-                                       schema, Path(workdir))
+                                       xsd)
                 except SourceResponseError as exc:
                     if start == 0 and "SORTBY" in params and "sort" in exc.detail.lower():
                         # Some layers cannot sort; page in the server's own order, and the
@@ -144,8 +144,9 @@ class WFSClient(SourceClient):
                 else:
                     queue.fill(total)
 
-    def _gdal_schema(self) -> bytes | None:
-        """Fetch the feature type's schema once, for reading pages in one pass."""
+    def _gdal_schema(self, workdir: Path) -> Path | None:
+        """Fetch the feature type's schema once and write it into ``workdir`` for GDAL,
+        which then reads each page in one pass; None without one."""
         is2 = self.version.startswith("2")
         try:
             response = self.http.get(self.url, params={
@@ -154,7 +155,12 @@ class WFSClient(SourceClient):
         except SourceResponseError as exc:  # a down source (SourceUnavailable) stops here
             log.info("%s: no schema (%s); pages are read in two passes", self.name, exc)
             return None
-        return schema_for_gdal(response.content) if response.status_code == 200 else None
+        schema = schema_for_gdal(response.content) if response.status_code == 200 else None
+        if schema is None:
+            return None
+        xsd = workdir / "page.xsd"
+        xsd.write_bytes(schema)
+        return xsd
 
     def _hits(self, params: dict[str, str]) -> int | None:
         """Ask how many features the request matches (for progress and a final check)."""
@@ -168,7 +174,7 @@ class WFSClient(SourceClient):
         return int(found.group(1)) if found else None
 
     def _parse(self, content: bytes, status: int, srs_name: str, seen: set[str],
-               schema: bytes | None = None, workdir: Path | None = None) -> Page:
+               xsd: Path | None = None) -> Page:
         try:
             root_name, matched = sniff(content)
         except GMLError as exc:
@@ -179,7 +185,7 @@ class WFSClient(SourceClient):
             if wire_srs is not None:
                 # GDAL puts easting first as it reads (C speed), where the CRS says so.
                 swap = northing_first(wire_srs)
-                fast = read_features_fast(content, schema, workdir, swap=swap)
+                fast = read_features_fast(content, xsd, swap=swap)
                 if fast is not None:
                     return self._records(fast, wire_srs, matched, seen, swapped=swap)
         return self._parse_carefully(content, status, srs_name, seen)
