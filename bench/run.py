@@ -87,7 +87,7 @@ def start_ogc_server(data: Path) -> tuple[subprocess.Popen[bytes], str]:
     import requests
 
     port = free_port()
-    process = subprocess.Popen([PY, "-m", "geodata.ogcserver", "--port", str(port), "--data",
+    process = subprocess.Popen([PY, "-m", "fixtures.ogcserver", "--port", str(port), "--data",
                                 str(data), "--workdir", str(VAR / "mapserver")],
                                cwd=ROOT, stdout=subprocess.DEVNULL)
     for _ in range(100):

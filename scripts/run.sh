@@ -12,7 +12,7 @@ $PY manage.py migrate --noinput -v 0
 $PY manage.py collectstatic --noinput -v 0
 
 WEB_PID=""
-$PY -m geodata.ogcserver --port "$OGC_PORT" &
+$PY -m fixtures.ogcserver --port "$OGC_PORT" &
 OGC_PID=$!
 # Ctrl-C (or TERM) stops everything this script started. The servers run as background
 # jobs, so that `wait` below can be interrupted and the traps run at once.

@@ -33,7 +33,7 @@ def fixture_gpkg() -> Path:
 @pytest.fixture(scope="session")
 def ogc_server(fixture_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Run MapServer behind the gateway on a free port; yield its base URL."""
-    from geodata.ogcserver import make_server, serve_in_thread
+    from fixtures.ogcserver import make_server, serve_in_thread
 
     port = free_port()
     server = make_server(fixture_gpkg, tmp_path_factory.mktemp("mapserver"), port=port)
