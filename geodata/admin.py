@@ -21,8 +21,8 @@ class SourceAdmin(admin.ModelAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
-    list_display = ["source", "started_at", "outcome", "fetched", "added", "changed",
-                    "removed", "rejected"]
+    list_display = ["source", "started_at", "outcome", "fetched", "server_said", "added",
+                    "changed", "removed", "rejected"]
     list_filter = ["outcome", "source"]
     readonly_fields = [f.name for f in SyncRun._meta.fields]
 

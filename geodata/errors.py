@@ -28,6 +28,10 @@ class PagingUnstable(SourceResponseError):
     """Paging repeated or skipped features (an unstable order, or data changed meanwhile)."""
 
 
+class IncompleteRead(PagingUnstable):
+    """Paging ended before the server's count was read: the layer was not read to the end."""
+
+
 class CRSMismatch(GeodataError):
     """A coordinate reference system is unknown or not the one expected."""
 

@@ -6,6 +6,7 @@ from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
 from geodata.crs import STORAGE_SRID
+from geodata.sources.paging import ServerCount
 
 
 class Municipality(models.Model):
@@ -105,6 +106,10 @@ class SyncRun(models.Model):
     removed = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     repaired = models.PositiveIntegerField(default=0)
+    # What the server said the request matched (null: it did not say); not exact when the
+    # count was capped (a lower bound: MapServer caps hits at its page cap).
+    server_count = models.PositiveIntegerField(null=True, blank=True)
+    server_count_exact = models.BooleanField(default=False)
     source_version = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
     rejections = models.TextField(blank=True, help_text="One line a rejected feature: id: reason")
@@ -116,6 +121,11 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.started_at:%Y-%m-%d %H:%M} {self.outcome}"
+
+    @property
+    def server_said(self) -> str:
+        """What the server said it had: ``2826``, ``at least 500`` or ``unknown``."""
+        return ServerCount(self.server_count, self.server_count_exact).describe()
 
 
 class CachedFeature(models.Model):

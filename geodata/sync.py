@@ -21,6 +21,7 @@ from geodata.bulk import insert_rows, update_rows
 from geodata.errors import (
     CRSMismatch,
     GeodataError,
+    IncompleteRead,
     PagingUnstable,
     SourceUnavailable,
     UnsupportedSource,
@@ -34,6 +35,7 @@ from geodata.sources.credentials import credentials_from_env
 from geodata.sources.filters import FilterError, Filters, parse_filters
 from geodata.sources.geometry import GeometryRejected, coerce_many
 from geodata.sources.http import HTTPPolicy
+from geodata.sources.paging import ServerCount
 from geodata.sources.records import Page, Rejected
 from geodata.sources.wms import describe as describe_wms
 from geodata.sources.wmts import WMTSClient
@@ -103,6 +105,7 @@ class Fetched:
     rejected: list[Rejected] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     version: str = ""  # of the source's first answer (ETag, Last-Modified, timeStamp)
+    count: ServerCount = field(default_factory=ServerCount)  # what the server said it had
 
 
 class Writer:
@@ -289,9 +292,8 @@ def source_sync(source: Source, bbox: tuple[float, float, float, float] | None =
                 f"skipped after {source.consecutive_failures} failures in a row; next try "
                 f"after {timezone.localtime(source.circuit_open_until):%Y-%m-%d %H:%M}"))
         if source.holds == Source.Holds.CATALOGUE:
-            fetched = Fetched()
             with transaction.atomic():
-                run.source_version = _sync_catalogue(source, counts, progress)
+                fetched = _sync_catalogue(source, counts, progress)
         elif source.holds == Source.Holds.BACKGROUND:
             fetched = Fetched()
             run.source_version = _sync_background(source)
@@ -310,6 +312,7 @@ def source_sync(source: Source, bbox: tuple[float, float, float, float] | None =
     for item in fetched.rejected[:50]:
         log.warning("%s: rejected feature %s: %s", source.name, item.id, item.reason)
     run.outcome = SyncRun.Outcome.SUCCEEDED
+    run.server_count, run.server_count_exact = fetched.count.value, fetched.count.exact
     run.source_version = run.source_version or fetched.version
     run.rejections = "\n".join(f"{r.id}: {r.reason}" for r in fetched.rejected[:10_000])
     run.repairs = "\n".join(fetched.repaired[:10_000])
@@ -409,8 +412,8 @@ def _sync_background(source: Source) -> str:
     return version
 
 
-def _sync_catalogue(source: Source, counts: Counts, progress: Progress | None) -> str:
-    """Replace a source's catalogue records with the release it offers; return the release."""
+def _sync_catalogue(source: Source, counts: Counts, progress: Progress | None) -> Fetched:
+    """Replace a source's catalogue records with the release it offers (its version)."""
     client = client_for(source_spec(source), http_policy())
     assert isinstance(client, BoverketCatalogueClient)
     existing = {str(e.catalogue_id): e for e in CatalogueEntry.objects.filter(source=source)}
@@ -436,12 +439,13 @@ def _sync_catalogue(source: Source, counts: Counts, progress: Progress | None) -
         counts.fetched += 1
         if progress and counts.fetched % 100 == 0:
             progress(counts.fetched, None)
+    _check_complete(source, client.count, counts.fetched)
     vanished = [e.pk for k, e in existing.items() if k not in seen]
     CatalogueEntry.objects.filter(pk__in=vanished).delete()
     counts.removed = len(vanished)
     if progress:
         progress(counts.fetched, counts.fetched)
-    return release
+    return Fetched(version=release, count=client.count)
 
 
 def _day(value: object) -> date | None:
@@ -490,9 +494,20 @@ def _fetch(source: Source, kind: Kind, bbox: tuple[float, float, float, float] |
         counts.fetched += page.size
         if progress:
             progress(counts.fetched, page.matched)
+    out.count = client.count
+    _check_complete(source, client.count, counts.fetched)
     counts.rejected = len(out.rejected)
     counts.repaired = len(out.repaired)
     return out
+
+
+def _check_complete(source: Source, count: ServerCount, read: int) -> None:
+    """Refuse a sync that did not read what the server said it has: a full sync would
+    remove what it did not see, so the attempt is rolled back (the caller's transaction)."""
+    shortfall = count.shortfall(read)
+    if shortfall:
+        raise IncompleteRead(source.name, f"{shortfall}; the layer was not read to the end, "
+                                          "so the cache keeps its last good data")
 
 
 MappedPage = tuple[list[str], list[Any], tuple[str, ...], list[tuple[Any, ...] | MappingError]]

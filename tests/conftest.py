@@ -8,10 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "var" / "fixtures" / "sundsvall.gpkg"
 sys.path.insert(0, str(ROOT))
+
+# Hypothesis' timing checks fail on a loaded 2-core machine (CI runs MapServer and the
+# database beside the tests) without saying anything about the code: examples are bounded
+# by max_examples, and a slow example is not a failure.
+settings.register_profile("lovkarta", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("lovkarta")
 
 
 def free_port() -> int:

@@ -11,6 +11,7 @@ from geodata.sources.credentials import Credentials
 from geodata.sources.filters import Filters, matches
 from geodata.sources.geometry import GeometryRejected, normalise_many
 from geodata.sources.http import HTTPPolicy, SourceHTTP
+from geodata.sources.paging import ServerCount
 from geodata.sources.records import FeatureRecord, Page, Rejected, Table
 
 
@@ -50,9 +51,13 @@ class SourceClient:
         self.sorted_paging = spec.sorted_paging
         self.filters = spec.filters
         self.http = SourceHTTP(spec.name, spec.url, policy, spec.credentials)
+        # What the server said the request matches, as far as paging has gone: the sync
+        # holds what it read to it once the pages have ended.
+        self.count = ServerCount()
 
     def pages(self, bbox: tuple[float, float, float, float] | None = None) -> Iterator[Page]:
-        """Yield every feature of the layer, a page at a time."""
+        """Yield every feature of the layer, a page at a time, to the end the server
+        says; ``count`` then holds the server's own count."""
         raise NotImplementedError
 
     def mark_seen(self, fid: str, seen: set[str]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from geodata.errors import SourceResponseError
 from geodata.sources.base import SourceClient
+from geodata.sources.paging import ServerCount
 
 CATALOGUE_FIELDS = (
     "bestammelsekod", "bestammelsetyp", "anvandningsform", "kategori", "underkategori",
@@ -47,6 +48,9 @@ class BoverketCatalogueClient(SourceClient):
         seen: set[str] = set()
         while url:
             body = self._get(url, params)
+            total = body.get("total")
+            if isinstance(total, int) and not isinstance(total, bool):
+                self.count = ServerCount(total, exact=True)
             for item in body.get("items") or []:
                 if not isinstance(item, dict) or not item.get("id") or not item.get(
                         "bestammelsekod"):

@@ -10,11 +10,12 @@ from typing import Any
 import shapely.geometry
 
 from geodata.crs import WEB_SRID, northing_first, parse_crs, point_to_srid, srid_of
-from geodata.errors import CRSMismatch, PagingUnstable, SourceResponseError
+from geodata.errors import CRSMismatch, SourceResponseError
 from geodata.sources.base import SourceClient
 from geodata.sources.filters import cql2_text
 from geodata.sources.geometry import GeometryRejected
 from geodata.sources.http import response_version
+from geodata.sources.paging import ServerCount
 from geodata.sources.records import Page, Rejected
 
 GEOJSON = "application/geo+json, application/json;q=0.9"
@@ -69,7 +70,8 @@ class OGCAPIFeaturesClient(SourceClient):
         return wanted if wanted in offered else None
 
     def pages(self, bbox: tuple[float, float, float, float] | None = None) -> Iterator[Page]:
-        """Yield pages by following ``next`` links to the end."""
+        """Yield pages by following ``next`` links to the end (an empty page or none);
+        ``numberMatched`` is only a check, kept in ``count``."""
         asked = self.request_crs()
         params: dict[str, str] | None = {"f": "json", "limit": str(self.page_size)}
         assert params is not None
@@ -99,8 +101,10 @@ class OGCAPIFeaturesClient(SourceClient):
                 fetch, f"{self.collection_url}/items", params)
             while pending is not None:
                 body, headers = pending.result()
-                url = next((link["href"] for link in body.get("links", [])
-                            if link.get("rel") == "next"), "")
+                links = body.get("links")
+                url = next((str(link.get("href") or "") for link in (
+                    links if isinstance(links, list) else []) if isinstance(link, dict)
+                    and link.get("rel") == "next"), "")
                 pending = None
                 if url:
                     self.http._check_host(url)  # noqa: SLF001
@@ -112,14 +116,10 @@ class OGCAPIFeaturesClient(SourceClient):
                 if asked and wire != asked:
                     raise CRSMismatch(f"{self.name}: asked for {asked}, the server sent {wire}")
                 page = self._page(body, wire, seen)
+                if page.matched is not None:  # a check on paging, not where it ends
+                    self.count = ServerCount(page.matched, exact=True)
                 yield Page(page.records, page.rejected, page.matched, page.received,
                            headers.get("X-Lovkarta-Version", ""))
-                if pending is None and page.matched is not None and len(seen) != page.matched:
-                    # Paging skipped or repeated features: a full sync would remove what
-                    # it did not see, so it must not go on.
-                    raise PagingUnstable(
-                        self.name, f"the server counted {page.matched} features but paging "
-                        f"gave {len(seen)}; the data may have changed meanwhile: try again")
 
     def _page(self, body: dict[str, Any], wire_crs: str, seen: set[str]) -> Page:
         if body.get("type") != "FeatureCollection":

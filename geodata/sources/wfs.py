@@ -14,11 +14,12 @@ from typing import Any
 from lxml import etree
 
 from geodata.crs import northing_first, parse_crs, srid_of
-from geodata.errors import CRSMismatch, PagingUnstable, SourceError, SourceResponseError
+from geodata.errors import CRSMismatch, SourceError, SourceResponseError
 from geodata.sources.base import SourceClient
 from geodata.sources.filters import fes_filter
 from geodata.sources.gml import (
     GMLError,
+    capabilities_root,
     exception_text,
     feature_parts,
     geometry_from_gml,
@@ -29,11 +30,13 @@ from geodata.sources.gml import (
     sniff,
 )
 from geodata.sources.http import response_version
+from geodata.sources.paging import PageRules, ServerCount, next_start
 from geodata.sources.records import FeatureRecord, Page, Rejected, Table
 
 log = logging.getLogger(__name__)
 _TIMESTAMP = re.compile(rb'timeStamp="([^"]{1,64})"')
 _RETURNED = re.compile(rb'\s(?:numberReturned|numberOfFeatures)="(\d+)"')
+_NEXT = re.compile(rb'\snext="([^"]+)"')
 _SRS_NAME = re.compile(rb'<[\w.-]+:(?:Polygon|MultiSurface|MultiPolygon|Point|Surface|LineString'
                        rb'|MultiCurve|MultiPoint)\b[^>]*?\ssrsName="([^"]+)"')
 
@@ -87,26 +90,30 @@ class WFSClient(SourceClient):
         seen: set[str] = set()
         count_key = "COUNT" if is2 else "MAXFEATURES"
 
-        def fetch(start: int) -> Any:
+        def fetch(start: int, count: int) -> Any:
             return self.http.get(self.url, params=dict(
-                params, STARTINDEX=str(start), **{count_key: str(self.page_size)}))
+                params, STARTINDEX=str(start), **{count_key: str(count)}))
 
+        rules = PageRules(self.page_size, next_links=is2)
         got = 0
         with tempfile.TemporaryDirectory(prefix="lovkarta-wfs-") as workdir, \
-                _PageQueue(fetch, self.page_size, self.http.policy.parallel) as queue:
-            queue.fill(None)  # the first pages are on their way while we ask the rest
-            total = self._hits(params)
+                _PageQueue(fetch, self.http.policy.parallel) as queue:
+            queue.advance(0, rules.size, None)  # the first pages go out while we ask the rest
+            cap = self._page_cap()
+            rules.server_cap(cap)
+            queue.advance(0, rules.size, None)
+            self.count = ServerCount.from_hits(self._hits(params), cap)
             xsd = self._gdal_schema(Path(workdir))
             while True:
                 start, response = queue.next()
-                said = _RETURNED.search(response.content[:4096])
-                holds = int(said.group(1)) if said else None
-                if holds is None or holds >= self.page_size:
-                    # Not the last page, by what it says it holds: the next pages come
-                    # while this one is read.
-                    if total is not None and holds is not None and start + holds >= total:
-                        total = None  # a full page reaching the count: see below
-                    queue.fill(total)
+                head = response.content[:4096]
+                said = _RETURNED.search(head)
+                link = _NEXT.search(head)
+                following = None
+                if said is not None:
+                    # Where paging goes on is known before the page is read: the next
+                    # pages come while this one is.
+                    following = self._step(rules, queue, start, int(said.group(1)), link)
                 try:
                     page = self._parse(response.content, response.status_code, srs_name, seen,
                                        xsd)
@@ -117,32 +124,54 @@ class WFSClient(SourceClient):
                         log.warning("%s: the server cannot sort %s; paging unsorted",
                                     self.name, self.layer)
                         del params["SORTBY"]
-                        queue.restart(0, total)
+                        queue.advance(0, rules.size, self.count.total, restart=True)
                         continue
                     raise
                 returned = page.size
+                if said is None or int(said.group(1)) != returned:
+                    following = self._step(rules, queue, start, returned, link)
                 got += returned
-                if total is not None and got >= total and returned == self.page_size:
-                    # More may follow a full page that reaches the count: the count may be
-                    # capped (MapServer caps hits at wfs_maxfeatures). Page on without one.
-                    total = None
-                stamp = _TIMESTAMP.search(response.content[:4096])
+                if page.matched is not None and not (self.count.exact and self.count.firm):
+                    # The answer's own count (MapServer's last page) where the hits were
+                    # capped or missing; a total from the hits stays, to be held to.
+                    self.count = ServerCount(page.matched, exact=True)
+                else:
+                    self.count = self.count.reached(got, full_page=following is not None)
+                stamp = _TIMESTAMP.search(head)
                 version = response_version(response) or (
                     stamp.group(1).decode() if stamp else "")
-                yield Page(page.records, page.rejected, page.matched or total, returned, version,
+                yield Page(page.records, page.rejected, self.count.total, returned, version,
                            page.table)
-                if returned < self.page_size:
-                    if total is not None and got < total:
-                        # Paging skipped or repeated features: a full sync would remove
-                        # what it did not see, so it must not go on.
-                        raise PagingUnstable(
-                            self.name, f"the server counted {total} features but paging "
-                            f"gave {got}; the data may have changed meanwhile: try again")
+                if following is None:
                     return
-                if returned != self.page_size:  # a server that ignored the page size
-                    queue.restart(start + returned, total)
-                else:
-                    queue.fill(total)
+
+    def _step(self, rules: PageRules, queue: _PageQueue, start: int, returned: int,
+              link: re.Match[bytes] | None) -> int | None:
+        """Decide where paging goes on after a page, and keep the right pages in flight."""
+        following = rules.after(start, returned, link is not None,
+                                next_start(link.group(1).decode() if link else None))
+        if following is not None:
+            queue.advance(following, rules.size, self.count.total)
+        return following
+
+    def _page_cap(self) -> int | None:
+        """Return the most features the server gives a page, from its capabilities
+        (WFS 2.0 CountDefault; DefaultMaxFeatures in MapServer's WFS 1.1), or None."""
+        try:
+            response = self.http.get(self.url, params={
+                "SERVICE": "WFS", "VERSION": self.version, "REQUEST": "GetCapabilities"})
+            root = capabilities_root(response.content, self.name, "WFS",
+                                     ("WFS_Capabilities",))
+        except SourceResponseError as exc:  # a down source (SourceUnavailable) stops here
+            log.info("%s: no page cap from the capabilities (%s)", self.name, exc)
+            return None
+        for constraint in root.iter("{*}Constraint"):
+            if constraint.get("name") in ("CountDefault", "DefaultMaxFeatures"):
+                value = constraint.findtext("{*}DefaultValue") or constraint.findtext(
+                    "{*}Value") or ""
+                if value.strip().isdigit() and int(value) > 0:
+                    return int(value)
+        return None
 
     def _gdal_schema(self, workdir: Path) -> Path | None:
         """Fetch the feature type's schema once and write it into ``workdir`` for GDAL,
@@ -286,16 +315,15 @@ class WFSClient(SourceClient):
 
 class _PageQueue:
     """Pages requested ahead, in order: while one page is read, the next ``parallel`` are
-    on their way (the server's time and ours overlap). With the total known, nothing is
+    on their way (the server's time and ours overlap). With a total known, nothing is
     asked past its end but the one empty page that confirms it; without, requests past
-    the end cost an empty page each (a page that says it is not full asks for no more).
+    the end cost an empty page each (a page that ends paging asks for no more).
     """
 
-    def __init__(self, fetch: Callable[[int], Any], page_size: int, parallel: int) -> None:
-        self.fetch, self.page_size, self.parallel = fetch, page_size, max(1, parallel)
+    def __init__(self, fetch: Callable[[int, int], Any], parallel: int) -> None:
+        self.fetch, self.parallel = fetch, max(1, parallel)
         self.pool = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="wfs-page")
         self.pending: deque[tuple[int, Future[Any]]] = deque()
-        self.next_start = 0
 
     def __enter__(self) -> _PageQueue:
         return self
@@ -305,23 +333,24 @@ class _PageQueue:
         # answer is not used) while the sync commits.
         self.pool.shutdown(wait=False, cancel_futures=True)
 
-    def fill(self, total: int | None) -> None:
-        """Keep ``parallel`` requests in flight."""
+    def advance(self, start: int, size: int, total: int | None, restart: bool = False) -> None:
+        """Keep the pages from ``start`` on, ``size`` features apart, in flight: requests
+        that do not fit that sequence (or all, with ``restart``) are dropped."""
+        expected = start
+        kept: deque[tuple[int, Future[Any]]] = deque()
+        for at, future in self.pending:
+            if not restart and at == expected:
+                kept.append((at, future))
+                expected += size
+            else:
+                future.cancel()  # if it runs already, its answer is not used
+        self.pending = kept
         while len(self.pending) < self.parallel and (
-                total is None or self.next_start <= total or not self.pending):
-            self.pending.append((self.next_start, self.pool.submit(self.fetch, self.next_start)))
-            self.next_start += self.page_size
+                total is None or expected <= total or not self.pending):
+            self.pending.append((expected, self.pool.submit(self.fetch, expected, size)))
+            expected += size
 
     def next(self) -> tuple[int, Any]:
         """Return the next page's start index and its response."""
         start, future = self.pending.popleft()
         return start, future.result()
-
-    def restart(self, start: int, total: int | None) -> None:
-        """Drop what is in flight and go on from ``start``."""
-        while self.pending:
-            _start, future = self.pending.popleft()
-            if not future.cancel():
-                future.exception()  # let it finish; its answer is not used
-        self.next_start = start
-        self.fill(total)

@@ -2,18 +2,45 @@
 
 Requests to ``/<fault>/lovkarta...`` get the fault; ``/flaky-<n>/...`` fails ``n`` times
 with 503 (or 429 for ``/busy-<n>/``) and then forwards to the real MapServer.
+
+Paging faults forward to the real MapServer (configured with a page cap) and change one
+thing of what real servers do differently: ``nocount`` ignores the page size asked for,
+``nocaps`` advertises no page cap, ``nonext`` writes no ``next`` links (as WFS 2.0 servers
+may), ``shortstop`` ends paging after 1,000 features with an empty page although the
+count says more, and ``dies`` refuses every page from the 1,000th feature on.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
+
+PAGE_PARAM = re.compile(r"(?i)[?&](?:count|maxfeatures)=\d+")
+START_PARAM = re.compile(r"(?i)(startindex|offset)=(\d+)")
+CAP_CONSTRAINT = re.compile(
+    rb'<ows:Constraint name="(?:CountDefault|DefaultMaxFeatures)">.*?</ows:Constraint>', re.S)
+NEXT_ATTRIBUTE = re.compile(rb'\snext="[^"]*"')
+
+
+def _emptied(body: bytes) -> bytes:
+    """An OGC API items page with its features and its next link taken out."""
+    page = json.loads(body)
+    page["features"], page["numberReturned"] = [], 0
+    page["links"] = [link for link in page.get("links", []) if link.get("rel") != "next"]
+    return json.dumps(page).encode()
+
+
+def _past(rest: str, limit: int) -> bool:
+    found = START_PARAM.search(rest)
+    return found is not None and int(found.group(2)) >= limit
 
 XXE = b"""<?xml version="1.0"?>
 <!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
@@ -70,9 +97,14 @@ class FaultHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _forward(self, rest: str) -> None:
+    def _forward(self, rest: str, fault: str = "", edit: Callable[[bytes], bytes] | None = None
+                 ) -> None:
         upstream = requests.get(f"{self.server.upstream}/{rest}", timeout=30)
-        self._send(upstream.status_code, upstream.content,
+        body = upstream.content
+        if fault:  # links in the answer lead back through the fault
+            body = body.replace(self.server.upstream.encode(),
+                                f"{self.server.url}/{fault}".encode())
+        self._send(upstream.status_code, edit(body) if edit else body,
                    upstream.headers.get("Content-Type", "text/xml"))
 
     def do_POST(self) -> None:  # noqa: N802
@@ -142,6 +174,24 @@ class FaultHandler(BaseHTTPRequestHandler):
                 rest = re.sub(r"STARTINDEX=(\d+)",
                               lambda m: f"STARTINDEX={max(0, int(m.group(1)) - 1)}", rest)
             self._forward(rest)
+        elif fault == "nocount":
+            self._forward(PAGE_PARAM.sub("", rest), fault)
+        elif fault == "nocaps":
+            self._forward(rest, fault, lambda body: CAP_CONSTRAINT.sub(b"", body))
+        elif fault == "nonext":
+            self._forward(rest, fault, lambda body: NEXT_ATTRIBUTE.sub(b"", body))
+        elif fault == "shortstop":
+            if _past(rest, 1000) and "/items" in rest:  # an empty page, no next link
+                self._forward(rest, fault, _emptied)
+                return
+            if _past(rest, 1000):  # the real server's answer for a start past the end
+                rest = START_PARAM.sub(lambda m: f"{m.group(1)}=10000000", rest)
+            self._forward(rest, fault)
+        elif fault == "dies":
+            if _past(rest, 1000):
+                self._send(503, b"down for maintenance", "text/plain")
+                return
+            self._forward(rest, fault)
         elif fault.startswith(("flaky-", "busy-")):
             kind, count = fault.split("-")
             if self.server.hits[fault] <= int(count):

@@ -32,7 +32,8 @@ def test_add_list_sync_status_remove(ogc_server, capsys):
 
     out, _ = run("geodata_sync", "harnosand-parcels", "--bbox",
                  "616122.457,6919875.543,616224.457,6919957.543")
-    assert "harnosand-parcels: 9 fetched, 9 added, 0 changed, 0 removed, 0 rejected" in out
+    assert ("harnosand-parcels: 9 fetched (the server counted 9), 9 added, 0 changed, 0 removed, "
+            "0 rejected") in out
     progress = capsys.readouterr().err
     assert "harnosand-parcels: [" in progress and "9 features" in progress or "9/" in progress
 

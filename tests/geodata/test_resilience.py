@@ -61,7 +61,7 @@ def sync_through(source, faults, fault, protocol="wfs"):
     ("bomb", SourceResponseError, "document type declaration is refused"),
     ("huge", SourceResponseError, "larger than the 1 MB cap"),
     ("redirect", SourceResponseError, "not the registered host"),
-    ("miscount", SourceResponseError, "counted 10 features but paging gave 9"),
+    ("miscount", SourceResponseError, "counted 10 features but 9 were read"),
 ])
 def test_failure_is_clear_and_keeps_the_cache(good, faults, fault, error, message):
     before = sorted(Parcel.objects.filter(source=good).values_list("objektidentitet", "geom"))
@@ -171,7 +171,7 @@ def test_failed_first_load_keeps_the_indexes(municipality, faults, quick):
         name="first-load", protocol="wfs", version="2.0.0", url=faults.url,
         layer="registerenhetsomradesytor", crs="EPSG:3006", holds="parcels",
         municipality=municipality, page_size=4)
-    with pytest.raises(SourceResponseError, match="counted 10 features but paging gave 9"):
+    with pytest.raises(SourceResponseError, match="counted 10 features but 9 were read"):
         sync_through(source, faults, "miscount")
     assert not Parcel.objects.exists()
     assert parcel_indexes() == before

@@ -61,10 +61,14 @@ class Command(BaseCommand):
                     + (f", tile matrix sets {', '.join(info.get('sets', {}))}"
                        if info.get("sets") else "") + ")")
                 continue
+            # What was read beside what the server said it had: they agree, or the sync
+            # has failed above.
+            said = (f"the server counted {run.server_said}" if run.server_count is not None
+                    else "the server's count unknown")
             self.stdout.write(
-                f"{source.name}: {run.fetched} fetched, {run.added} added, {run.changed} "
-                f"changed, {run.removed} removed, {run.rejected} rejected in {took:.1f} s "
-                f"({run.fetched / max(took, 1e-6):.0f} features/s)")
+                f"{source.name}: {run.fetched} fetched ({said}), {run.added} added, "
+                f"{run.changed} changed, {run.removed} removed, {run.rejected} rejected in "
+                f"{took:.1f} s ({run.fetched / max(took, 1e-6):.0f} features/s)")
         if failed:
             raise CommandError(f"{len(failed)} source(s) failed: {', '.join(failed)}")
 
