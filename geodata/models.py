@@ -6,13 +6,15 @@ from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
 from geodata.crs import STORAGE_SRID
+from geodata.municipalities import validate_kommunkod
 from geodata.sources.paging import ServerCount
 
 
 class Municipality(models.Model):
     """A municipality (kommun) served by this installation."""
 
-    kommunkod = models.CharField(_("municipality code"), max_length=4, unique=True)
+    kommunkod = models.CharField(_("municipality code"), max_length=4, unique=True,
+                                 validators=[validate_kommunkod])
     name = models.CharField(_("name"), max_length=100)
 
     class Meta:

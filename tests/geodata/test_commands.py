@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from geodata.models import Municipality, Parcel, Source
 
 pytestmark = pytest.mark.django_db
+LAYER = "registerenhetsomradesytor"
 
 
 def run(*args: str) -> tuple[str, str]:
@@ -47,7 +48,10 @@ def test_add_list_sync_status_remove(ogc_server, capsys):
 
 @pytest.mark.parametrize("args,message", [
     (["--crs", "EPSG:27700"], "EPSG:27700 is not a supported"),
-    (["--municipality", "9999"], "no municipality with kommunkod 9999"),
+    (["--municipality", "9999"], "no Swedish municipality has the code or name '9999'; "
+                                 "the nearest: 2584 Kiruna"),
+    (["--municipality", "2263"], "the nearest: 2262 Timrå, 2260 Ånge, 2280 Härnösand"),
+    (["--municipality", "Timro"], "the nearest: 2262 Timrå"),
     (["--preset", "boverket"], "preset 'boverket' does not fit a source of parcels"),
     (["--url", "not a url"], "url: (Fyll i en giltig URL|Enter a valid URL)"),
     (["--auth", "oauth2", "--credentials-env", "SAKNAS"], "SAKNAS_CLIENT_ID"),
@@ -58,9 +62,39 @@ def test_bad_input_is_refused_and_stores_nothing(args, message):
     for flag, value in zip(args[::2], args[1::2], strict=True):
         base[flag] = value
     flat = [item for pair in base.items() for item in pair]
+    municipalities = Municipality.objects.count()
     with pytest.raises(CommandError, match=message):
         run("geodata_source", "add", "trasig", *flat)
     assert not Source.objects.filter(name="trasig").exists()
+    assert Municipality.objects.count() == municipalities
+
+
+def test_a_bad_source_does_not_add_the_municipality_it_names():
+    with pytest.raises(CommandError, match="url: "):
+        run("geodata_source", "add", "trasig", "--protocol", "wfs", "--url", "not a url",
+            "--layer", LAYER, "--holds", "parcels", "--municipality", "2284")
+    assert not Municipality.objects.filter(kommunkod="2284").exists()
+
+
+def test_a_second_municipality_whose_server_caps_pages_from_the_command_line(capped_server):
+    """The reported scenario: Timrå (not yet known to the installation) registers its WFS,
+    which caps a page at 500, caps its hit count at 500 and serves SWEREF 99 17 15; the
+    sync stores every area and says how many the server had."""
+    assert not Municipality.objects.filter(kommunkod="2262").exists()
+    out, _ = run("geodata_source", "add", "holdout", "--protocol", "wfs", "--url",
+                 capped_server(500), "--layer", LAYER, "--crs", "EPSG:3014", "--holds",
+                 "parcels", "--municipality", "2262", "--page-size", "10000")
+    assert "Added source holdout" in out
+    assert str(Source.objects.get(name="holdout").municipality) == "Timrå (2262)"
+
+    out, _ = run("geodata_sync", "holdout")
+    assert "holdout: 2826 fetched (the server counted 2826), 2826 added, 0 changed, 0 removed, " \
+           "0 rejected" in out
+    assert Parcel.objects.filter(source__name="holdout").count() == 2826
+
+    run("geodata_source", "add", "holdout-2", "--protocol", "wfs", "--url", capped_server(500),
+        "--layer", LAYER, "--holds", "parcels", "--municipality", "timrå kommun")
+    assert Municipality.objects.filter(kommunkod="2262").count() == 1  # the same one
 
 
 def test_sync_of_unknown_source_and_failed_source(ogc_server):

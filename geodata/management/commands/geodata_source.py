@@ -6,10 +6,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from geodata.crs import parse_crs
 from geodata.errors import CRSMismatch, UnsupportedSource
-from geodata.models import Municipality, Source
+from geodata.models import Source
+from geodata.municipalities import UnknownMunicipality, municipality_get_or_create
 from geodata.presets import PRESET_NAMES, PRESETS
 from geodata.sources.credentials import AUTH_KINDS, credentials_from_env
 from geodata.sources.filters import FilterError, parse_filters
@@ -30,7 +32,9 @@ class Command(BaseCommand):
         add.add_argument("--layer", required=True, help="collection or feature type name")
         add.add_argument("--crs", default="EPSG:3006")
         add.add_argument("--holds", required=True, choices=Source.Holds.values)
-        add.add_argument("--municipality", help="kommunkod, e.g. 2281")
+        add.add_argument("--municipality",
+                         help="kommunkod or name of any Swedish municipality, e.g. 2262 "
+                              "or Timrå (added to this installation when first named)")
         add.add_argument("--preset", default="lantmateriet", choices=PRESET_NAMES)
         add.add_argument("--version", dest="protocol_version", default="")
         add.add_argument("--page-size", type=int, default=1000)
@@ -67,13 +71,18 @@ class Command(BaseCommand):
                 credentials_from_env(o["name"], o["auth"], o["credentials_env"])
             except UnsupportedSource as exc:
                 raise CommandError(str(exc)) from exc
-        municipality = None
-        if o["municipality"]:
-            try:
-                municipality = Municipality.objects.get(kommunkod=o["municipality"])
-            except Municipality.DoesNotExist:
-                raise CommandError(f"no municipality with kommunkod {o['municipality']}; "
-                                   "add it in the admin first") from None
+        try:
+            with transaction.atomic():  # a municipality named first is kept only with the source
+                self._save(o)
+        except UnknownMunicipality as exc:
+            raise CommandError(str(exc)) from exc
+        except ValidationError as exc:
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in
+                                         exc.message_dict.items())) from exc
+
+    def _save(self, o: dict[str, Any]) -> None:
+        municipality = (municipality_get_or_create(o["municipality"]) if o["municipality"]
+                        else None)
         source = Source.objects.filter(name=o["name"]).first() or Source(name=o["name"])
         for field, value in (("protocol", o["protocol"]), ("url", o["url"]),
                              ("layer", o["layer"]), ("crs", o["crs"]), ("holds", o["holds"]),
@@ -84,11 +93,7 @@ class Command(BaseCommand):
                              ("filter", o["filter"]),
                              ("enabled", not o["disabled"])):
             setattr(source, field, value)
-        try:
-            source.full_clean()
-        except ValidationError as exc:
-            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in
-                                         exc.message_dict.items())) from exc
+        source.full_clean()
         created = source.pk is None
         source.save()
         self.stdout.write(f"{'Added' if created else 'Updated'} source {source.name}")
