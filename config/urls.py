@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from permits import views as permit_views
+from permits.views import applicant as permit_views
 
 urlpatterns = [
     path("", permit_views.home, name="home"),

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.http import HttpRequest
 
-from permits.selectors import is_officer
+from permits.selectors.applications import is_officer
 
 
 def roles(request: HttpRequest) -> dict[str, object]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from permits import views
+from permits.views import applicant as views
 
 app_name = "permits"
 urlpatterns = [

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from geodata.models import Municipality, Source
-from permits.selectors import GIS_GROUP, OFFICER_GROUP
+from permits.selectors.applications import GIS_GROUP, OFFICER_GROUP
 
 DEMO_PASSWORD = "lovkarta-demo"  # noqa: S105 (demo accounts on 127.0.0.1 only)
 DEMO_USERS = [

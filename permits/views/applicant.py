@@ -23,13 +23,13 @@ from permits.forms import DraftForm, FeedbackForm, GuidanceForm
 from permits.guidance import BY_KEY, documents_for
 from permits.models import Application
 from permits.receipt import receipt_pdf
-from permits.selectors import (
+from permits.selectors.applications import (
     applications_for_applicant,
     applications_for_officer,
     is_officer,
     service_statistics,
 )
-from permits.services import (
+from permits.services.applications import (
     DraftInput,
     FieldError,
     application_save,

@@ -1,0 +1,1 @@
+"""Reads of permit data, always scoped to who asks."""
