@@ -81,7 +81,11 @@ if _engine.endswith("spatialite"):
     SPATIALITE_LIBRARY_PATH = env.str("SPATIALITE_LIBRARY_PATH", default="mod_spatialite")
     # WAL: readers go on reading the last good data while a sync writes its transaction.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"})
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;",
+         # A transaction takes the write lock when it begins, not at its first write: two
+         # that read and then write (a submit, a transition) wait for each other instead
+         # of one failing with "database is locked".
+         "transaction_mode": "IMMEDIATE"})
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-lovkarta.sqlite3")}
 elif _engine.endswith("postgis"):
     # PostGIS cost estimates are high enough to trigger JIT on every spatial query,
@@ -165,6 +169,12 @@ WEB_SRID = 4326
 
 # The municipality that takes applications pinned where no parcel is known.
 LOVKARTA_DEFAULT_KOMMUNKOD = env.str("LOVKARTA_DEFAULT_KOMMUNKOD", default="2281")
+# The price base amount (prisbasbelopp, SFS each year) that fee tables are factors of:
+# a case is charged by the amount of the year it was received. Add a year as
+# LOVKARTA_PRISBASBELOPP="2027=60000" (comma-separated pairs extend the table).
+LOVKARTA_PRISBASBELOPP = {2024: 57_300, 2025: 58_800, 2026: 59_200} | {
+    int(year): int(amount) for year, amount in (
+        pair.split("=", 1) for pair in env.list("LOVKARTA_PRISBASBELOPP", default=[]))}
 
 # The local OGC server (MapServer) standing in for Lantmäteriet in the demo.
 LOVKARTA_OGC_URL = env.str("LOVKARTA_OGC_URL", default="http://127.0.0.1:8081/lovkarta")

@@ -9,17 +9,19 @@ CACHE_TABLES = ("geodata_address", "geodata_building", "geodata_parcel", "geodat
                 "geodata_regulation")
 
 
-def rebuild_spatial_indexes(apps, schema_editor):
-    """Re-create (and fill) any SpatiaLite spatial index of a cache table left disabled."""
+def rebuild_spatial_indexes(apps, schema_editor, columns=None):
+    """Re-create (and fill) any SpatiaLite spatial index left disabled: of the cache
+    tables, or of the (table, geometry column) pairs given (other apps' migrations)."""
     connection = schema_editor.connection
     if connection.vendor != "sqlite":
         return
     with connection.cursor() as cursor:
-        for table in CACHE_TABLES:
+        for table, column in columns or [(t, "geom") for t in CACHE_TABLES]:
             cursor.execute("SELECT spatial_index_enabled FROM geometry_columns "
-                           "WHERE f_table_name = %s AND f_geometry_column = 'geom'", [table])
+                           "WHERE f_table_name = %s AND f_geometry_column = %s",
+                           [table, column])
             row = cursor.fetchone()
             if row is None or row[0]:
                 continue
-            cursor.execute(f'DROP TABLE IF EXISTS "idx_{table}_geom"')
-            cursor.execute("SELECT CreateSpatialIndex(%s, 'geom')", [table])
+            cursor.execute(f'DROP TABLE IF EXISTS "idx_{table}_{column}"')
+            cursor.execute("SELECT CreateSpatialIndex(%s, %s)", [table, column])

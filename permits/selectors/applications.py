@@ -6,21 +6,19 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
 from permits.models import Application
+from permits.selectors.casework import cases_for_staff, is_staff_member
 
-OFFICER_GROUP = "handlaggare"
 GIS_GROUP = "gis"
 
 
 def is_officer(user: AbstractBaseUser) -> bool:
-    """Return True if the user is a planning officer."""
-    return bool(user.is_authenticated and (
-        user.is_superuser or user.groups.filter(name=OFFICER_GROUP).exists()))  # type: ignore[attr-defined]
+    """Return True if the user works on cases (a staff role in some municipality)."""
+    return is_staff_member(user)
 
 
 def applications_for_officer(user: AbstractBaseUser) -> QuerySet[Application]:
-    """Return the applications an officer may see (all of the installation, for now)."""
-    return Application.objects.select_related("applicant", "municipality").exclude(
-        status="draft")
+    """Return the sent applications of the municipalities where the user holds a role."""
+    return cases_for_staff(user)
 
 
 def applications_for_applicant(user: AbstractBaseUser) -> QuerySet[Application]:

@@ -23,6 +23,7 @@ from geodata.errors import CRSMismatch
 from geodata.models import Municipality, Parcel
 from geodata.selectors import parcel_at, property_parcels
 from permits.attachments import check_pdf
+from permits.clock import case_clock
 from permits.exceptions import InvalidApplication, NotEditable
 from permits.guidance import REQUIRED_TO_SUBMIT
 from permits.models import (
@@ -34,6 +35,9 @@ from permits.models import (
     DrawnFeature,
     Feedback,
 )
+from permits.services import clock as service_clock
+from permits.services.casework import event_record
+from permits.services.fees import fee_estimate, fee_table_in_force
 from permits.workflow import Status
 
 log = logging.getLogger(__name__)
@@ -72,8 +76,8 @@ class DraftInput:
 
 def _event(application: Application, actor: AbstractBaseUser | None, kind: str,
            text: str = "") -> None:
-    ApplicationEvent.objects.create(application=application, actor=actor, kind=kind,
-                                    text=text)
+    """Record an event of the applicant's own (they see it in their history)."""
+    event_record(application, actor, kind, text, audience=ApplicationEvent.Audience.APPLICANT)
 
 
 def application_start(applicant: AbstractBaseUser, case_type: str,
@@ -304,14 +308,21 @@ def application_submit(application: Application, actor: AbstractBaseUser) -> App
     _complete(application)
     municipality = _municipality_for(application.parcel.kommunkod if application.parcel
                                      else None)
-    now = timezone.now()
+    now = service_clock.now()
+    received = timezone.localdate(now)
+    # The fee table in force on the day of receipt is the case's for good (PBL taxa).
+    table = fee_table_in_force(municipality, received)
+    deadline = case_clock(application.case_type, received).deadline
     with transaction.atomic():
         moved = Application.objects.filter(pk=application.pk, status=Status.DRAFT).update(
-            status=Status.SUBMITTED, submitted_at=now, municipality=municipality)
+            status=Status.SUBMITTED, submitted_at=now, municipality=municipality,
+            received_on=received, deadline=deadline, fee_table=table,
+            fee_sek=fee_estimate(table, application.case_type,
+                                 application.building_area_m2, received.year))
         if not moved:
             application.refresh_from_db()
             return application
-        number = case_number_next(municipality, timezone.localdate(now).year)
+        number = case_number_next(municipality, received.year)
         Application.objects.filter(pk=application.pk).update(case_number=number)
         application.refresh_from_db()
         _event(application, actor, "submitted", number)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -10,15 +12,33 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from geodata.models import Municipality, Source
-from permits.selectors.applications import GIS_GROUP, OFFICER_GROUP
+from permits.models import Committee, FeeRow, FeeTable, StaffRole
+from permits.selectors.applications import GIS_GROUP
+from permits.workflow import Role
 
 DEMO_PASSWORD = "lovkarta-demo"  # noqa: S105 (demo accounts on 127.0.0.1 only)
 DEMO_USERS = [
-    # user name, first name, last name, group
-    ("sokande", "Sara", "Sökande", None),
-    ("handlaggare", "Henrik", "Handläggare", OFFICER_GROUP),
-    ("gis", "Gunilla", "GIS", GIS_GROUP),
+    # user name, first name, last name, GIS staff, [(kommunkod, role)]
+    ("sokande", "Sara", "Sökande", False, []),
+    ("handlaggare", "Henrik", "Handläggare", False, [("2281", Role.OFFICER)]),
+    ("handlaggare2", "Hanna", "Handläggare", False, [("2281", Role.OFFICER)]),
+    ("beslutsfattare", "Bengt", "Beslutsfattare", False,
+     [("2281", Role.DECISION_MAKER), ("2281", Role.OFFICER)]),
+    ("kommunadmin", "Karin", "Kommunadmin", False, [("2281", Role.ADMIN)]),
+    ("handlaggare-harnosand", "Hugo", "Handläggare", False,
+     [("2280", Role.OFFICER), ("2280", Role.DECISION_MAKER)]),
+    ("gis", "Gunilla", "GIS", True, []),
 ]
+# The demo's fee tables (taxa), as factors of the price base amount, in the shape of SKR's
+# model: a factor per case type and size band of gross floor area (m²).
+FEE_FACTORS = {
+    "BL": [(0, 50, "0.25"), (50, 200, "0.45"), (200, 500, "0.80"), (500, None, "1.50")],
+    "RL": [(0, None, "0.10")], "MARK": [(0, None, "0.15")], "FÖRF": [(0, None, "0.20")],
+    "ANM": [(0, None, "0.10")], "ATTANM": [(0, None, "0.08")], "TIDS": [(0, None, "0.30")],
+    "DI": [(0, None, "0.15")],
+}
+MUNICIPALITIES = {"2281": ("Sundsvall", "Bygg- och miljönämnden"),
+                  "2280": ("Härnösand", "Miljö- och byggnadsnämnden")}
 
 
 # name, protocol, layer, holds, preset, enabled
@@ -47,8 +67,20 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
-        sundsvall, _ = Municipality.objects.update_or_create(
-            kommunkod="2281", defaults={"name": "Sundsvall"})
+        for code, (name, committee) in MUNICIPALITIES.items():
+            municipality, _ = Municipality.objects.update_or_create(
+                kommunkod=code, defaults={"name": name})
+            Committee.objects.get_or_create(municipality=municipality,
+                                            defaults={"name": committee})
+            table, made = FeeTable.objects.get_or_create(
+                municipality=municipality, valid_from=date(2024, 1, 1),
+                defaults={"name": f"Plan- och bygglovstaxa {name}"})
+            if made:
+                FeeRow.objects.bulk_create(
+                    FeeRow(table=table, case_type=case_type, area_from_m2=low,
+                           area_to_m2=high, factor=Decimal(factor))
+                    for case_type, bands in FEE_FACTORS.items() for low, high, factor in bands)
+        sundsvall = Municipality.objects.get(kommunkod="2281")
         url = options["ogc_url"].rstrip("/")
         Source.objects.update_or_create(name="boverket-planbestammelsekatalogen", defaults={
             "protocol": Source.Protocol.BOVERKET, "version": "",
@@ -73,17 +105,19 @@ class Command(BaseCommand):
                 "url": url if protocol == "wfs" else f"{url}/ogcapi", "layer": layer,
                 "crs": "EPSG:3006", "holds": holds, "municipality": sundsvall,
                 "preset": preset, "page_size": 1000, "enabled": enabled})
-        officers, _ = Group.objects.get_or_create(name=OFFICER_GROUP)
         gis, _ = Group.objects.get_or_create(name=GIS_GROUP)
         gis.permissions.set(Permission.objects.filter(content_type__app_label="geodata"))
-        for username, first, last, group in DEMO_USERS:
+        for username, first, last, gis_staff, roles in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username, defaults={
                 "first_name": first, "last_name": last, "email": f"{username}@example.invalid"})
             if created:
                 user.set_password(DEMO_PASSWORD)
-                user.is_staff = group == GIS_GROUP
+                user.is_staff = gis_staff
                 user.save()
-            if group:
-                user.groups.add(officers if group == OFFICER_GROUP else gis)
+            if gis_staff:
+                user.groups.add(gis)
+            for code, role in roles:
+                StaffRole.objects.get_or_create(
+                    user=user, municipality=Municipality.objects.get(kommunkod=code), role=role)
         self.stdout.write(f"Demo municipality {sundsvall} ready; users "
                           f"{', '.join(u for u, *_ in DEMO_USERS)} (password {DEMO_PASSWORD})")

@@ -1,4 +1,4 @@
-"""Permit applications."""
+"""Permit applications (cases), what the applicant drew and attached, and the audit trail."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
 from geodata.models import Municipality, Parcel
-from permits.workflow import Status
+from permits.exceptions import AppendOnly
+from permits.services.clock import now as services_now
+from permits.workflow import Outcome, Status
 
 
 class CaseType(models.TextChoices):
@@ -70,11 +72,38 @@ class Application(models.Model):
     submission_key = models.UUIDField(unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # Casework: who handles the case, and the dates the PBL clock runs on
+    # (permits/clock.py). Only the casework services write them.
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="assigned_cases",
+                                    verbose_name=_("officer"))
+    received_on = models.DateField(_("received"), null=True, blank=True)
+    completion_requested_on = models.DateField(_("completion first requested"), null=True,
+                                               blank=True)
+    complete_on = models.DateField(_("complete"), null=True, blank=True)
+    extended_weeks = models.PositiveSmallIntegerField(_("extension (weeks)"), default=0)
+    extension_reason = models.TextField(_("reason for the extension"), blank=True)
+    # The clock's deadline, kept for the queues (sorting and filtering 100,000 cases).
+    deadline = models.DateField(_("deadline"), null=True, blank=True)
+    decided_on = models.DateField(_("decided"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices,
+                               blank=True)
+    notified_on = models.DateField(_("decision served"), null=True, blank=True)
+    fee_table = models.ForeignKey("permits.FeeTable", on_delete=models.PROTECT, null=True,
+                                  blank=True, related_name="applications")
+    fee_sek = models.PositiveIntegerField(_("fee (SEK)"), null=True, blank=True)
+    fee_reduction_fifths = models.PositiveSmallIntegerField(_("fee reduction (fifths)"),
+                                                            null=True, blank=True)
 
     class Meta:
         ordering = ["-submitted_at", "-created_at"]
         verbose_name = _("application")
         verbose_name_plural = _("applications")
+        indexes = [
+            models.Index(fields=["municipality", "status", "deadline"],
+                         name="case_queue_idx"),
+            models.Index(fields=["assigned_to", "status"], name="case_assigned_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.case_number or f"#{self.pk}"
@@ -145,6 +174,10 @@ class Attachment(models.Model):
     sha256 = models.CharField(max_length=64)
     pages = models.PositiveIntegerField(default=0)
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    # Sent in answer to a completion request (kept beside the first documents, never
+    # replacing them).
+    completion = models.ForeignKey("permits.CompletionRequest", on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="attachments")
 
     class Meta:
         ordering = ["uploaded_at", "id"]
@@ -153,22 +186,56 @@ class Attachment(models.Model):
         return f"{self.get_kind_display()}: {self.original_name}"
 
 
-class ApplicationEvent(models.Model):
-    """The history (audit trail) of an application."""
+class AppendOnlyQuerySet(models.QuerySet["ApplicationEvent"]):
+    """A queryset that adds rows and never changes or removes them."""
 
-    application = models.ForeignKey(Application, on_delete=models.CASCADE,
+    def update(self, **kwargs: object) -> int:
+        raise AppendOnly(_("The audit trail cannot be changed."))
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnly(_("The audit trail cannot be changed."))
+
+
+class ApplicationEvent(models.Model):
+    """The audit trail of a case: who did or read what, when, and from where.
+
+    Append-only: rows are added by the services and never changed or removed through
+    the app, its querysets or the admin (a case with events cannot be deleted either).
+    ``audience`` says whether the applicant sees the event in their own history.
+    """
+
+    class Audience(models.TextChoices):
+        APPLICANT = "applicant", _("the applicant and staff")
+        STAFF = "staff", _("staff only")
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT,
                                     related_name="events")
-    at = models.DateTimeField(auto_now_add=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+    at = models.DateTimeField(default=services_now, editable=False)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
                               blank=True)
     kind = models.CharField(max_length=40)
     text = models.TextField(blank=True)
+    audience = models.CharField(max_length=16, choices=Audience.choices,
+                                default=Audience.STAFF)
+    ip = models.GenericIPAddressField(_("from address"), null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["at", "id"]
+        indexes = [models.Index(fields=["application", "at"], name="event_case_idx")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise AppendOnly(_("The audit trail cannot be changed."))
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise AppendOnly(_("The audit trail cannot be changed."))
 
 
 class Feedback(models.Model):

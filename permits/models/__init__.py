@@ -1,0 +1,29 @@
+"""Permit data: applications (cases) and their documents; casework (roles, completion
+requests, decisions, fee tables); the audit trail."""
+
+from permits.models.applications import (
+    Application,
+    ApplicationEvent,
+    Attachment,
+    AttachmentKind,
+    CaseCounter,
+    CaseType,
+    DrawnFeature,
+    Feedback,
+    Measure,
+)
+from permits.models.casework import (
+    Committee,
+    CompletionItem,
+    CompletionRequest,
+    Decision,
+    FeeRow,
+    FeeTable,
+    StaffRole,
+)
+
+__all__ = [
+    "Application", "ApplicationEvent", "Attachment", "AttachmentKind", "CaseCounter",
+    "CaseType", "Committee", "CompletionItem", "CompletionRequest", "Decision", "DrawnFeature",
+    "Feedback", "FeeRow", "FeeTable", "Measure", "StaffRole",
+]
