@@ -15,6 +15,8 @@ dates and numbers out; table-tested in tests/permits/test_clock.py.
 - The fee drops by one fifth for every started week a decision comes after the limit
   (so nothing is left five weeks late). Shore protection exemptions (DI) are decided under
   the Environmental Code and have no PBL limit.
+
+Pure but for the translation of its error messages.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
+
+from django.utils.translation import gettext as _
 
 LOV_WEEKS = 10
 ANMALAN_WEEKS = 4
@@ -111,11 +115,11 @@ def limit_starts(received: date, completion_requested: date | None,
     """Return the day the limit runs from: receipt, unless completion was ordered within
     three weeks of it; then the day the application was complete (None until it is)."""
     if completion_requested is not None and completion_requested < received:
-        raise ClockError("completion cannot be requested before the application came in")
+        raise ClockError(_("Completion cannot be requested before the application came in."))
     if completion_requested is None or completion_requested > received + COMPLETION_WINDOW:
         return received
     if complete is not None and complete < completion_requested:
-        raise ClockError("an application ordered to be completed is complete after the order")
+        raise ClockError(_("An application ordered to be completed is complete after the order."))
     return complete
 
 
@@ -126,7 +130,7 @@ def case_clock(case_type: str, received: date, completion_requested: date | None
     if weeks is None:
         return Clock(None, None, None, None, 0)
     if not 0 <= extended_weeks <= weeks:
-        raise ClockError(f"an extension is at most {weeks} weeks")
+        raise ClockError(_("An extension is at most %(weeks)d weeks.") % {"weeks": weeks})
     starts = limit_starts(received, completion_requested, complete)
     if starts is None:
         return Clock(weeks, None, None, None, extended_weeks)
@@ -140,20 +144,20 @@ def check_extension(clock: Clock, weeks: int, decided: date) -> None:
     """Refuse an extension the law does not allow: a second one, one longer than the
     limit itself, or one decided after the first deadline has passed."""
     if clock.weeks is None:
-        raise ClockError("this case type has no statutory time limit to extend")
+        raise ClockError(_("This case type has no statutory time limit to extend."))
     if clock.extended_weeks:
-        raise ClockError("the time limit may be extended once only")
+        raise ClockError(_("The time limit may be extended once only."))
     if not 1 <= weeks <= clock.weeks:
-        raise ClockError(f"an extension is 1 to {clock.weeks} weeks")
+        raise ClockError(_("An extension is 1 to %(weeks)d weeks.") % {"weeks": clock.weeks})
     if clock.first_deadline is None:
-        raise ClockError("the time limit has not started: the application is not complete")
+        raise ClockError(_("The time limit has not started: the application is not complete."))
     if decided > clock.first_deadline:
-        raise ClockError(f"the time limit ended on {clock.first_deadline:%Y-%m-%d}; it can "
-                         "no longer be extended")
+        raise ClockError(_("The time limit ended on %(day)s; it can no longer be extended.")
+                         % {"day": f"{clock.first_deadline:%Y-%m-%d}"})
 
 
 def reduced_fee(fee_sek: int, fifths: int) -> int:
     """The fee after the reduction of ``fifths`` fifths (whole kronor)."""
     if not 0 <= fifths <= 5:
-        raise ClockError("a reduction is 0 to 5 fifths")
+        raise ClockError(_("A reduction is 0 to 5 fifths."))
     return fee_sek * (5 - fifths) // 5

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from permits.views import applicant as views
+from permits.views import officer
 
 app_name = "permits"
 urlpatterns = [
@@ -13,5 +14,15 @@ urlpatterns = [
          name="attachment"),
     path("ansokan/<int:pk>/omdome/", views.feedback, name="feedback"),
     path("statistik/", views.statistics, name="statistics"),
+    path("ansokan/<int:pk>/beslut/<int:decision_id>.pdf", views.decision_pdf,
+         name="decision-pdf"),
+    path("ansokan/<int:pk>/komplettering/", views.completion_send, name="completion-send"),
+    path("ansokan/<int:pk>/aterkalla/", views.application_withdraw, name="withdraw"),
     path("handlaggare/ansokningar/", views.officer_applications, name="officer-applications"),
+    path("handlaggare/arenden/", officer.queue, name="officer-queue"),
+    path("handlaggare/arenden/<int:pk>/", officer.case_detail, name="officer-case"),
+    path("handlaggare/arenden/<int:pk>/atgard/", officer.case_move, name="officer-move"),
+    path("handlaggare/arenden/<int:pk>/logg.csv", officer.case_audit_csv,
+         name="officer-case-audit"),
+    path("handlaggare/logg.csv", officer.audit_csv, name="officer-audit"),
 ]

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 DEB_PACKAGES=(
   gdal-bin libgdal-dev libgeos-dev libproj-dev libsqlite3-mod-spatialite sqlite3
   cgi-mapserver mapserver-bin mapcache-cgi python3-venv python3-dev build-essential
-  nodejs npm chromium gettext
+  nodejs npm chromium gettext fonts-dejavu-core
 )
 # Redis for background work (and the worker test, which starts its own if none runs).
 command -v redis-server >/dev/null || DEB_PACKAGES+=(redis-server)

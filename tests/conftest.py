@@ -109,3 +109,9 @@ def demo_users(demo_data):
     from django.contrib.auth.models import User
 
     return {u.username: u for u in User.objects.all()}
+
+
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path_factory):
+    """Uploads and documents of a test go to a temporary folder, not var/media."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.getbasetemp() / "media")

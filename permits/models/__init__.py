@@ -21,9 +21,10 @@ from permits.models.casework import (
     FeeTable,
     StaffRole,
 )
+from permits.models.tokens import ApiToken
 
 __all__ = [
-    "Application", "ApplicationEvent", "Attachment", "AttachmentKind", "CaseCounter",
+    "ApiToken", "Application", "ApplicationEvent", "Attachment", "AttachmentKind", "CaseCounter",
     "CaseType", "Committee", "CompletionItem", "CompletionRequest", "Decision", "DrawnFeature",
     "Feedback", "FeeRow", "FeeTable", "Measure", "StaffRole",
 ]

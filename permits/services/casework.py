@@ -174,6 +174,11 @@ def _request_completion(actor: Any, application: Application, move: Move
         CompletionItem.objects.bulk_create(
             CompletionItem(request=request, kind=kind or CompletionItem.TEXT, description=text)
             for kind, text in items)
+        _tell_applicant(application, _("Your application %(number)s needs completing") % {
+            "number": application.case_number}, _(
+            "The municipality asks you to complete your application %(number)s by "
+            "%(day)s. See what is missing, and send it, under My applications.") % {
+            "number": application.case_number, "day": f"{reply_by:%Y-%m-%d}"})
 
     return changes, create
 
@@ -231,6 +236,12 @@ def _approve(actor: Any, application: Application, move: Move
             fee_sek=fee, reduction_fifths=fifths)
         if not updated:
             raise IllegalTransition(_("Someone else moved the case first; reload it."))
+        proposal.refresh_from_db()
+        decision_document_make(decision=proposal, actor=actor)
+        _tell_applicant(application, _("A decision on your application %(number)s") % {
+            "number": application.case_number}, _(
+            "The municipality has decided on your application %(number)s. Download the "
+            "decision under My applications.") % {"number": application.case_number})
 
     return {"decided_on": decided, "outcome": proposal.outcome, "fee_sek": fee,
             "fee_reduction_fifths": fifths}, approve
@@ -326,3 +337,105 @@ def transitions_for(actor: Any, application: Application) -> list[Transition]:
     from permits.workflow import transitions_from
 
     return transitions_from(application.status, roles_in(actor, application))
+
+
+def decision_document_make(*, decision: Decision, actor: Any = None) -> Decision:
+    """Write the approved decision's PDF/A document and record it in the audit trail."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+
+    from permits.documents.decision import decision_pdf
+
+    content = decision_pdf(decision)
+    digest = hashlib.sha256(content).hexdigest()
+    name = (decision.application.case_number or str(decision.application_id)).replace(" ", "-")
+    decision.document.save(f"beslut-{name}-{decision.pk}.pdf", ContentFile(content),
+                           save=False)
+    decision.document_sha256 = digest
+    decision.save(update_fields=["document", "document_sha256"])
+    event_record(decision.application, actor, "document", _("decision (PDF/A)"),
+                 data={"decision": decision.pk, "sha256": digest})
+    return decision
+
+
+def completion_attach(*, actor: Any, application: Application, kind: str,
+                      upload: Any) -> Any:
+    """Attach a document to the open completion request (kept beside the first ones)."""
+    from permits.attachments import check_pdf
+    from permits.models import Attachment
+
+    request = _open_request(actor, application)
+    if kind not in AttachmentKind.values:
+        raise InvalidCasework(_("Choose what kind of document it is."))
+    checked = check_pdf(upload, application.attachments.count())
+    attachment = Attachment(application=application, kind=kind, completion=request,
+                            original_name=(upload.name or "dokument.pdf")[:255],
+                            size=checked.size, sha256=checked.sha256, pages=checked.pages)
+    attachment.file.save(f"{application.pk}-{checked.sha256[:16]}.pdf", upload, save=False)
+    attachment.save()
+    event_record(application, actor, "attachment", f"{attachment.get_kind_display()}: "
+                 f"{attachment.original_name}", audience=Audience.APPLICANT)
+    return attachment
+
+
+def completion_send(*, actor: Any, application: Application, answer: str,
+                    ip: str | None = None) -> CompletionRequest:
+    """Send the completion: the answer and the documents attached to the request; the
+    officer is told. The request stays on the case with everything that was sent."""
+    request = _open_request(actor, application)
+    if not answer.strip() and not request.attachments.exists():
+        raise InvalidCasework(_("Attach a document or write an answer first."))
+    with transaction.atomic():
+        sent = CompletionRequest.objects.filter(pk=request.pk, answered_at=None).update(
+            answered_at=service_clock.now(), answer=answer.strip())
+        if not sent:
+            raise IllegalTransition(_("The completion has already been sent."))
+        request.refresh_from_db()
+        event_record(application, actor, "completion_sent", answer.strip()[:500],
+                     audience=Audience.APPLICANT, ip=ip)
+    _tell_officer(application, _("Completion received for %(number)s") % {
+        "number": application.case_number})
+    return request
+
+
+def _open_request(actor: Any, application: Application) -> CompletionRequest:
+    if application.applicant_id != getattr(actor, "pk", None):
+        raise NotAllowed(_("Only the applicant completes the application."))
+    if application.status != Status.INCOMPLETE:
+        raise IllegalTransition(_("No completion is requested for this case."))
+    request = application.completion_requests.filter(answered_at=None).order_by(
+        "-requested_on", "-id").first()
+    if request is None:
+        raise IllegalTransition(_("The completion has already been sent."))
+    return request
+
+
+def _tell_officer(application: Application, subject: str) -> None:
+    """E-mail the case's officer (if it has one)."""
+    officer = application.assigned_to
+    if officer is not None and officer.email:
+        _mail(officer.email, subject, subject)
+
+
+def _tell_applicant(application: Application, subject: str, body: str) -> None:
+    """E-mail the applicant; they find the same on their case under My applications."""
+    if application.contact_email:
+        _mail(application.contact_email, subject, body)
+
+
+def _mail(address: str, subject: str, body: str) -> None:
+    """Send an e-mail after the transaction commits; the case is changed whatever happens
+    to the e-mail (a failure is logged)."""
+    import logging
+
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    def send() -> None:
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
+        except OSError as exc:
+            logging.getLogger(__name__).error("e-mail to %s failed: %s", address, exc)
+
+    transaction.on_commit(send)

@@ -18,17 +18,19 @@ from geodata.selectors import (
     parcels_by_designation,
 )
 from permits import maps
-from permits.exceptions import InvalidApplication, InvalidAttachment, NotEditable
-from permits.forms import DraftForm, FeedbackForm, GuidanceForm
+from permits.documents.receipt import receipt_pdf
+from permits.exceptions import InvalidApplication, InvalidAttachment, NotEditable, PermitsError
+from permits.forms import CompletionForm, DraftForm, FeedbackForm, GuidanceForm
 from permits.guidance import BY_KEY, documents_for
+from permits.history import applicant_history
 from permits.models import Application
-from permits.receipt import receipt_pdf
 from permits.selectors.applications import (
     applications_for_applicant,
     applications_for_officer,
     is_officer,
     service_statistics,
 )
+from permits.selectors.casework import case_get
 from permits.services.applications import (
     DraftInput,
     FieldError,
@@ -39,7 +41,15 @@ from permits.services.applications import (
     attachment_remove,
     feedback_give,
 )
-from permits.workflow import Status
+from permits.services.casework import (
+    Move,
+    case_read,
+    case_transition,
+    completion_attach,
+)
+from permits.services.casework import completion_send as completion_send_service
+from permits.views.officer import client_ip
+from permits.workflow import OPEN, Status
 
 FORM_FIELDS = ("case_type", "measure", "description", "building_area_m2", "height_m",
                "floors", "contact_name", "contact_email", "contact_phone")
@@ -158,27 +168,52 @@ def _initial(application: Application) -> dict[str, object]:
     return initial
 
 
+def _readable(request: HttpRequest, pk: int, what: str) -> Application:
+    """The applicant's own application, or a case of the staff member's municipalities
+    (that read is audited); 404 for anyone else."""
+    own = applications_for_applicant(request.user).filter(pk=pk).first()
+    if own is not None:
+        return own
+    try:
+        application = case_get(user=request.user, pk=pk)
+    except Application.DoesNotExist:
+        raise Http404 from None
+    case_read(actor=request.user, application=application, what=what, ip=client_ip(request))
+    return application
+
+
+def _detail_context(application: Application, **extra: object) -> dict[str, object]:
+    request_open = application.completion_requests.filter(answered_at=None).order_by(
+        "-requested_on", "-id").first() if application.status == Status.INCOMPLETE else None
+    return {
+        "application": application, "events": applicant_history(application),
+        "completion": request_open, "completion_form": CompletionForm(),
+        "answered": application.completion_requests.exclude(answered_at=None),
+        "decisions": application.decisions.filter(state="approved").exclude(document=""),
+        "can_withdraw": application.status in OPEN, **extra}
+
+
 @login_required
 def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """Show one application to its applicant or an officer (others get 404)."""
-    if is_officer(request.user):
-        application = get_object_or_404(applications_for_officer(request.user), pk=pk)
-    else:
-        application = _own(request, pk)
-        if application.status == Status.DRAFT:
-            return redirect("permits:application-edit", pk=pk)
-    show_feedback = (application.applicant_id == request.user.pk
-                     and not hasattr(application, "feedback"))
-    return render(request, "permits/application_detail.html", {
-        "application": application, "feedback_form": FeedbackForm() if show_feedback else None,
-        "events": application.events.select_related("actor")})
+    """Show an application to its applicant; staff go to the case page (others: 404)."""
+    own = applications_for_applicant(request.user).filter(pk=pk).first()
+    if own is None:
+        try:
+            case_get(user=request.user, pk=pk)
+        except Application.DoesNotExist:
+            raise Http404 from None
+        return redirect("permits:officer-case", pk=pk)
+    if own.status == Status.DRAFT:
+        return redirect("permits:application-edit", pk=pk)
+    show_feedback = not hasattr(own, "feedback")
+    return render(request, "permits/application_detail.html", _detail_context(
+        own, feedback_form=FeedbackForm() if show_feedback else None))
 
 
 @login_required
 def application_receipt(request: HttpRequest, pk: int) -> HttpResponse:
     """Download the PDF receipt of a submitted application."""
-    application = _own(request, pk) if not is_officer(request.user) else get_object_or_404(
-        applications_for_officer(request.user), pk=pk)
+    application = _readable(request, pk, _("receipt (PDF)"))
     if application.status == Status.DRAFT:
         raise Http404
     response = HttpResponse(receipt_pdf(application), content_type="application/pdf")
@@ -189,12 +224,68 @@ def application_receipt(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:
-    """Send an attachment to its applicant or an officer."""
-    application = _own(request, pk) if not is_officer(request.user) else get_object_or_404(
-        applications_for_officer(request.user), pk=pk)
+    """Send an attachment to its applicant or to staff of the case's municipality."""
+    application = _readable(request, pk, _("attachment %(id)d") % {"id": attachment_id})
     attachment = get_object_or_404(application.attachments, pk=attachment_id)
     return FileResponse(attachment.file.open("rb"), as_attachment=True,
                         filename=attachment.original_name, content_type="application/pdf")
+
+
+@login_required
+def decision_pdf(request: HttpRequest, pk: int, decision_id: int) -> FileResponse:
+    """Send the decision document (PDF/A) to the applicant or to staff."""
+    application = _readable(request, pk, _("decision %(id)d (PDF)") % {"id": decision_id})
+    decision = get_object_or_404(application.decisions.exclude(document=""),
+                                 pk=decision_id, state="approved")
+    name = (application.case_number or str(pk)).replace(" ", "-")
+    return FileResponse(decision.document.open("rb"), as_attachment=True,
+                        filename=f"beslut-{name}.pdf", content_type="application/pdf")
+
+
+@login_required
+@require_POST
+def completion_send(request: HttpRequest, pk: int) -> HttpResponse:
+    """The applicant attaches documents to a completion request, then sends it."""
+    application = _own(request, pk)
+    form = CompletionForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(request, "permits/application_detail.html",
+                      _detail_context(application, completion_form=form), status=400)
+    try:
+        upload = form.cleaned_data.get("file")
+        if upload is not None:
+            completion_attach(actor=request.user, application=application,
+                              kind=form.cleaned_data["kind"], upload=upload)
+        if request.POST.get("action") == "send":
+            completion_send_service(actor=request.user, application=application,
+                                    answer=form.cleaned_data.get("answer") or "",
+                                    ip=client_ip(request))
+            messages.success(request, _("Your completion has been sent."))
+        elif upload is not None:
+            messages.success(request, _("The document is attached. Send the completion when "
+                                        "everything is there."))
+    except (PermitsError, InvalidAttachment) as exc:
+        form.add_error("file" if isinstance(exc, InvalidAttachment) else None, str(exc))
+        return render(request, "permits/application_detail.html",
+                      _detail_context(application, completion_form=form),
+                      status=getattr(exc, "http_status", 400))
+    return redirect("permits:application", pk=pk)
+
+
+@login_required
+@require_POST
+def application_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    """The applicant withdraws an application that has not been decided."""
+    application = _own(request, pk)
+    try:
+        case_transition(actor=request.user, application=application, action="withdraw",
+                        move=Move(reason=request.POST.get("reason", "")[:2000]),
+                        ip=client_ip(request))
+    except PermitsError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Your application has been withdrawn."))
+    return redirect("permits:application", pk=pk)
 
 
 @login_required
@@ -212,9 +303,8 @@ def feedback(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Thank you for your feedback!"))
         return redirect("permits:application", pk=pk)
-    return render(request, "permits/application_detail.html", {
-        "application": application, "feedback_form": form,
-        "events": application.events.select_related("actor")})
+    return render(request, "permits/application_detail.html",
+                  _detail_context(application, feedback_form=form))
 
 
 def statistics(request: HttpRequest) -> HttpResponse:

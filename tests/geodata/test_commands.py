@@ -20,7 +20,6 @@ def run(*args: str) -> tuple[str, str]:
 
 
 def test_add_list_sync_status_remove(ogc_server, capsys):
-    Municipality.objects.create(kommunkod="2280", name="Härnösand")
     out, _ = run("geodata_source", "add", "harnosand-parcels", "--protocol", "wfs", "--url",
                  ogc_server, "--layer", "registerenhetsomradesytor", "--crs", "EPSG:3006",
                  "--holds", "parcels", "--municipality", "2280", "--preset", "lantmateriet")

@@ -78,15 +78,15 @@ def worker(redis_url):
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
          "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle",
          "--loglevel=WARNING"], cwd=ROOT, env=env)
-    saved = dict(app.conf)
+    keys = ("broker_url", "result_backend", "task_always_eager")
+    saved = {key: app.conf.get(key) for key in keys}  # dict(app.conf) fails on Celery 5.7
     app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False)
     try:
         yield queue, redis_url
     finally:
         process.terminate()
         process.wait(timeout=30)
-        app.conf.update({k: saved[k] for k in ("broker_url", "result_backend",
-                                                "task_always_eager")})
+        app.conf.update(saved)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -197,7 +197,11 @@ def test_officer_sees_the_application(applicant, draft, client, demo_users):
     page = client.get("/handlaggare/ansokningar/").content.decode()
     draft.refresh_from_db()
     assert draft.case_number in page and "SUNDSVALL ABBOTEN 1" in page
-    assert client.get(f"/ansokan/{draft.pk}/").status_code == 200
+    # Staff are sent from the applicant's page to the case page.
+    response = client.get(f"/ansokan/{draft.pk}/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/handlaggare/arenden/{draft.pk}/"
+    assert client.get(response["Location"]).status_code == 200
 
 
 def test_applicant_may_not_open_the_officer_page(applicant):

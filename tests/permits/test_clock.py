@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -97,6 +98,12 @@ def test_days_left_and_overdue():
     clock = case_clock("BL", D(2026, 3, 2))
     assert clock.days_left(D(2026, 5, 1)) == 10
     assert clock.days_left(D(2026, 5, 13)) == -2
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
 
 
 @pytest.mark.parametrize("weeks,decided,already,message", [

@@ -18,13 +18,13 @@ from permits.workflow import Role
 
 DEMO_PASSWORD = "lovkarta-demo"  # noqa: S105 (demo accounts on 127.0.0.1 only)
 DEMO_USERS = [
-    # user name, first name, last name, GIS staff, [(kommunkod, role)]
+    # user name, first name, last name, uses the admin, [(kommunkod, role)]
     ("sokande", "Sara", "Sökande", False, []),
     ("handlaggare", "Henrik", "Handläggare", False, [("2281", Role.OFFICER)]),
     ("handlaggare2", "Hanna", "Handläggare", False, [("2281", Role.OFFICER)]),
     ("beslutsfattare", "Bengt", "Beslutsfattare", False,
      [("2281", Role.DECISION_MAKER), ("2281", Role.OFFICER)]),
-    ("kommunadmin", "Karin", "Kommunadmin", False, [("2281", Role.ADMIN)]),
+    ("kommunadmin", "Karin", "Kommunadmin", True, [("2281", Role.ADMIN)]),
     ("handlaggare-harnosand", "Hugo", "Handläggare", False,
      [("2280", Role.OFFICER), ("2280", Role.DECISION_MAKER)]),
     ("gis", "Gunilla", "GIS", True, []),
@@ -37,6 +37,7 @@ FEE_FACTORS = {
     "ANM": [(0, None, "0.10")], "ATTANM": [(0, None, "0.08")], "TIDS": [(0, None, "0.30")],
     "DI": [(0, None, "0.15")],
 }
+ADMIN_GROUP = "kommunadministratorer"
 MUNICIPALITIES = {"2281": ("Sundsvall", "Bygg- och miljönämnden"),
                   "2280": ("Härnösand", "Miljö- och byggnadsnämnden")}
 
@@ -107,15 +108,19 @@ class Command(BaseCommand):
                 "preset": preset, "page_size": 1000, "enabled": enabled})
         gis, _ = Group.objects.get_or_create(name=GIS_GROUP)
         gis.permissions.set(Permission.objects.filter(content_type__app_label="geodata"))
-        for username, first, last, gis_staff, roles in DEMO_USERS:
+        admins, _ = Group.objects.get_or_create(name=ADMIN_GROUP)
+        admins.permissions.set(Permission.objects.filter(
+            content_type__app_label="permits",
+            content_type__model__in=["feetable", "feerow", "committee", "staffrole"]))
+        for username, first, last, uses_admin, roles in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username, defaults={
                 "first_name": first, "last_name": last, "email": f"{username}@example.invalid"})
             if created:
                 user.set_password(DEMO_PASSWORD)
-                user.is_staff = gis_staff
+                user.is_staff = uses_admin
                 user.save()
-            if gis_staff:
-                user.groups.add(gis)
+            if uses_admin:
+                user.groups.add(admins if any(r == Role.ADMIN for _c, r in roles) else gis)
             for code, role in roles:
                 StaffRole.objects.get_or_create(
                     user=user, municipality=Municipality.objects.get(kommunkod=code), role=role)

@@ -9,12 +9,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from emap.static_map import Style, render_png
 from geodata.sources.background import background_image
+from permits.documents.pdf import styles as pdf_styles
 from permits.maps import background_source
 from permits.models import Application
 
@@ -52,7 +52,7 @@ def situation_map(application: Application) -> bytes:
 
 def receipt_pdf(application: Application) -> bytes:
     """Return the receipt: the answers, the attachments and the situation map."""
-    styles = getSampleStyleSheet()
+    styles = pdf_styles()
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=A4, title=_("Receipt %(number)s") % {
         "number": application.case_number}, author="Lovkarta", leftMargin=18 * mm,
@@ -74,7 +74,7 @@ def receipt_pdf(application: Application) -> bytes:
         (_("Telephone"), application.contact_phone or "-"),
     ]
     body = styles["BodyText"]
-    table = Table([[Paragraph(f"<b>{k}</b>", body), Paragraph(_escape(str(v)), body)]
+    table = Table([[Paragraph(f"<b>{k}</b>", body), Paragraph(escape(str(v)), body)]
                    for k, v in facts], colWidths=[50 * mm, 120 * mm])
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.grey)]))
@@ -86,10 +86,10 @@ def receipt_pdf(application: Application) -> bytes:
         for item in drawn:
             size = (f"{item.area_m2} m²" if item.geom.geom_type.endswith("Polygon")
                     else f"{item.length_m} m")
-            story.append(Paragraph(_escape(f"{item.get_kind_display()}: {size}"), body))
+            story.append(Paragraph(escape(f"{item.get_kind_display()}: {size}"), body))
     story.append(Paragraph(_("Attachments"), styles["Heading2"]))
     for attachment in application.attachments.all():
-        story.append(Paragraph(_escape(
+        story.append(Paragraph(escape(
             f"{attachment.get_kind_display()}: {attachment.original_name} "
             f"({attachment.pages} p, {attachment.size // 1024} kB)"), body))
     if not application.attachments.exists():
@@ -105,6 +105,7 @@ def _num(value: float | int | None) -> str:
     return "-" if value is None else f"{value:g}"
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
+    """Text for a ReportLab paragraph: markup characters escaped, lines kept."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
         "\n", "<br/>")

@@ -92,3 +92,19 @@ class FeedbackForm(forms.Form):
         error_messages={"required": _("Choose a rating from 1 to 5.")})
     comment = forms.CharField(label=_("Comment (optional)"), required=False, max_length=2000,
                               widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CompletionForm(forms.Form):
+    """A document and an answer in reply to a completion request."""
+
+    kind = forms.ChoiceField(label=_("Document"), required=False,
+                             choices=[("", _("Choose…")), *AttachmentKind.choices])
+    file = forms.FileField(label=_("File (PDF)"), required=False)
+    answer = forms.CharField(label=_("Your answer"), required=False, max_length=8000,
+                             widget=forms.Textarea(attrs={"rows": 4}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("file") is not None and not data.get("kind"):
+            self.add_error("kind", _("Choose what kind of document it is."))
+        return data
