@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 FIXTURE := var/fixtures/sundsvall.gpkg
+FIXTURE_2280 := var/fixtures/harnosand.gpkg
 
 .PHONY: run test deps fixtures lint bench clean
 
@@ -14,10 +15,13 @@ test: deps fixtures
 deps:
 	@scripts/setup.sh
 
-fixtures: $(FIXTURE)
+fixtures: $(FIXTURE) $(FIXTURE_2280)
 
 $(FIXTURE): fixtures/generate.py
 	$(PY) fixtures/generate.py --out $(FIXTURE)
+
+$(FIXTURE_2280): fixtures/generate.py
+	$(PY) fixtures/generate.py --municipality 2280 --out $(FIXTURE_2280)
 
 lint: deps
 	.venv/bin/ruff check .

@@ -90,7 +90,7 @@ class StaffRoleAdmin(MunicipalScope):
 
 @admin.register(Committee)
 class CommitteeAdmin(MunicipalScope):
-    list_display = ["name", "municipality", "four_eyes", "hearing_reply_days"]
+    list_display = ["name", "municipality", "case_prefix", "four_eyes", "hearing_reply_days"]
 
 
 class FeeRowInline(admin.TabularInline):

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "var" / "fixtures" / "sundsvall.gpkg"
+FIXTURE_2280 = ROOT / "var" / "fixtures" / "harnosand.gpkg"
 sys.path.insert(0, str(ROOT))
 
 # Hypothesis' timing checks fail on a loaded 2-core machine (CI runs MapServer and the
@@ -38,17 +39,32 @@ def fixture_gpkg() -> Path:
     return FIXTURE
 
 
-@pytest.fixture(scope="session")
-def ogc_server(fixture_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def serve(data: Path, workdir: Path) -> Iterator[str]:
     """Run MapServer behind the gateway on a free port; yield its base URL."""
     from fixtures.ogcserver import make_server, serve_in_thread
 
     port = free_port()
-    server = make_server(fixture_gpkg, tmp_path_factory.mktemp("mapserver"), port=port)
+    server = make_server(data, workdir, port=port)
     serve_in_thread(server)
     yield f"http://127.0.0.1:{port}/lovkarta"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def ogc_server(fixture_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Sundsvall's data on the local OGC server; its base URL."""
+    yield from serve(fixture_gpkg, tmp_path_factory.mktemp("mapserver"))
+
+
+@pytest.fixture(scope="session")
+def ogc_server_2280(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Härnösand's data (the second municipality) on a server of its own; its base URL."""
+    if not FIXTURE_2280.exists():
+        from fixtures.generate import main
+
+        main(["--municipality", "2280", "--out", str(FIXTURE_2280)])
+    yield from serve(FIXTURE_2280, tmp_path_factory.mktemp("mapserver-2280"))
 
 
 def load_demo(ogc_url: str) -> None:

@@ -42,6 +42,12 @@ class Committee(models.Model):
                                         related_name="committee")
     name = models.CharField(_("name"), max_length=200, default="Byggnadsnämnden")
     address = models.TextField(_("postal address"), blank=True)
+    # Case numbers are the committee's own series (diarienummer), e.g. "BYGG 2026-000123".
+    # Two committees of one installation never share a prefix, so never a number.
+    case_prefix = models.CharField(
+        _("case number prefix"), max_length=12, unique=True, null=True, blank=True,
+        help_text=_("Case numbers start with it, e.g. BYGG. Without one they start with "
+                    "BYGG and the municipality code."))
     # Four eyes: a decision proposed by an officer is approved by another person with a
     # delegation, unless the delegation lets officers decide their own cases.
     four_eyes = models.BooleanField(_("decisions approved by another"), default=True)

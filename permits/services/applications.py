@@ -32,6 +32,7 @@ from permits.models import (
     Attachment,
     AttachmentKind,
     CaseCounter,
+    Committee,
     DrawnFeature,
     Feedback,
 )
@@ -257,7 +258,8 @@ def attachment_remove(application: Application, actor: AbstractBaseUser,
 
 
 def case_number_next(municipality: Municipality, year: int) -> str:
-    """Take the next case number of a municipality and year, e.g. ``BYGG 2026-000123``.
+    """Take the next case number of a municipality and year, e.g. ``BYGG 2026-000123``
+    (the committee's prefix; ``BYGG 2281 2026-000123`` for a committee without one).
 
     Must run inside a transaction: the counter row is updated in place, so concurrent
     submissions never get the same number.
@@ -265,7 +267,9 @@ def case_number_next(municipality: Municipality, year: int) -> str:
     counter, _created = CaseCounter.objects.get_or_create(municipality=municipality, year=year)
     CaseCounter.objects.filter(pk=counter.pk).update(last=F("last") + 1)
     counter.refresh_from_db(fields=["last"])
-    return f"{CASE_PREFIX} {year}-{counter.last:06d}"
+    prefix = Committee.objects.filter(municipality=municipality).values_list(
+        "case_prefix", flat=True).first() or f"{CASE_PREFIX} {municipality.kommunkod}"
+    return f"{prefix} {year}-{counter.last:06d}"
 
 
 def _municipality_for(kommunkod: str | None) -> Municipality:

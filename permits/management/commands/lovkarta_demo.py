@@ -27,6 +27,8 @@ DEMO_USERS = [
     ("kommunadmin", "Karin", "Kommunadmin", True, [("2281", Role.ADMIN)]),
     ("handlaggare-harnosand", "Hugo", "Handläggare", False,
      [("2280", Role.OFFICER), ("2280", Role.DECISION_MAKER)]),
+    ("beslutsfattare-harnosand", "Berit", "Beslutsfattare", False,
+     [("2280", Role.DECISION_MAKER)]),
     ("gis", "Gunilla", "GIS", True, []),
 ]
 # The demo's fee tables (taxa), as factors of the price base amount, in the shape of SKR's
@@ -38,25 +40,36 @@ FEE_FACTORS = {
     "DI": [(0, None, "0.15")],
 }
 ADMIN_GROUP = "kommunadministratorer"
-MUNICIPALITIES = {"2281": ("Sundsvall", "Bygg- och miljönämnden"),
-                  "2280": ("Härnösand", "Miljö- och byggnadsnämnden")}
+# kommunkod: name, building committee, its case number prefix
+MUNICIPALITIES = {"2281": ("Sundsvall", "Bygg- och miljönämnden", "BYGG"),
+                  "2280": ("Härnösand", "Miljö- och byggnadsnämnden", "MBN")}
 
 
-# name, protocol, layer, holds, preset, enabled
+# name (after the municipality's prefix), protocol, layer, holds, preset, enabled
 DEMO_SOURCES = [
-    ("sundsvall-fastigheter", "wfs", "registerenhetsomradesytor", "parcels", "lantmateriet",
-     True),
-    ("sundsvall-fastigheter-ogcapi", "ogcapi-features", "registerenhetsomradesytor",
-     "parcels", "lantmateriet", False),
-    ("sundsvall-adresser", "ogcapi-features", "belagenhetsadress", "addresses",
-     "lantmateriet", True),
-    ("sundsvall-byggnader", "wfs", "byggnad", "buildings", "lantmateriet", True),
-    ("sundsvall-detaljplaner", "ogcapi-features", "detaljplan", "plans", "boverket", True),
-    ("sundsvall-planbestammelser", "wfs", "planbestammelse", "regulations", "boverket", True),
-    ("sundsvall-aldre-planer", "wfs", "dp_aldre", "plans", "legacy", True),
-    ("sundsvall-aldre-bestammelser", "wfs", "dp_aldre_bestammelser", "regulations", "legacy",
-     True),
+    ("fastigheter", "wfs", "registerenhetsomradesytor", "parcels", "lantmateriet", True),
+    ("fastigheter-ogcapi", "ogcapi-features", "registerenhetsomradesytor", "parcels",
+     "lantmateriet", False),
+    ("adresser", "ogcapi-features", "belagenhetsadress", "addresses", "lantmateriet", True),
+    ("byggnader", "wfs", "byggnad", "buildings", "lantmateriet", True),
+    ("detaljplaner", "ogcapi-features", "detaljplan", "plans", "boverket", True),
+    ("planbestammelser", "wfs", "planbestammelse", "regulations", "boverket", True),
+    ("aldre-planer", "wfs", "dp_aldre", "plans", "legacy", True),
+    ("aldre-bestammelser", "wfs", "dp_aldre_bestammelser", "regulations", "legacy", True),
 ]
+# The second municipality's GIS server has no digitised legacy plans.
+HARNOSAND_SOURCES = [s for s in DEMO_SOURCES if s[4] != "legacy"]
+
+
+def feature_sources(municipality: Municipality, prefix: str, url: str,
+                    sources: list[tuple[str, str, str, str, str, bool]]) -> None:
+    """Register a municipality's feature sources on its OGC server."""
+    for name, protocol, layer, holds, preset, enabled in sources:
+        Source.objects.update_or_create(name=f"{prefix}-{name}", defaults={
+            "protocol": protocol, "version": "2.0.0" if protocol == "wfs" else "",
+            "url": url if protocol == "wfs" else f"{url}/ogcapi", "layer": layer,
+            "crs": "EPSG:3006", "holds": holds, "municipality": municipality,
+            "preset": preset, "page_size": 1000, "enabled": enabled})
 
 
 class Command(BaseCommand):
@@ -65,14 +78,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--ogc-url", default=settings.LOVKARTA_OGC_URL,
                             help="base URL of the local OGC server")
+        parser.add_argument("--ogc-url-2280", default="",
+                            help="base URL of Härnösand's OGC server (its sources are "
+                                 "registered only if given)")
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
-        for code, (name, committee) in MUNICIPALITIES.items():
+        for code, (name, committee, prefix) in MUNICIPALITIES.items():
             municipality, _ = Municipality.objects.update_or_create(
                 kommunkod=code, defaults={"name": name})
-            Committee.objects.get_or_create(municipality=municipality,
-                                            defaults={"name": committee})
+            Committee.objects.update_or_create(municipality=municipality, defaults={
+                "name": committee, "case_prefix": prefix})
             table, made = FeeTable.objects.get_or_create(
                 municipality=municipality, valid_from=date(2024, 1, 1),
                 defaults={"name": f"Plan- och bygglovstaxa {name}"})
@@ -100,12 +116,10 @@ class Command(BaseCommand):
             "url": f"{url.rsplit('/lovkarta', 1)[0]}/wmts", "layer": "bakgrund",
             "crs": "EPSG:3006", "holds": Source.Holds.BACKGROUND, "municipality": sundsvall,
             "preset": "", "page_size": 1, "enabled": True})
-        for name, protocol, layer, holds, preset, enabled in DEMO_SOURCES:
-            Source.objects.update_or_create(name=name, defaults={
-                "protocol": protocol, "version": "2.0.0" if protocol == "wfs" else "",
-                "url": url if protocol == "wfs" else f"{url}/ogcapi", "layer": layer,
-                "crs": "EPSG:3006", "holds": holds, "municipality": sundsvall,
-                "preset": preset, "page_size": 1000, "enabled": enabled})
+        feature_sources(sundsvall, "sundsvall", url, DEMO_SOURCES)
+        if options["ogc_url_2280"]:
+            feature_sources(Municipality.objects.get(kommunkod="2280"), "harnosand",
+                            options["ogc_url_2280"].rstrip("/"), HARNOSAND_SOURCES)
         gis, _ = Group.objects.get_or_create(name=GIS_GROUP)
         gis.permissions.set(Permission.objects.filter(content_type__app_label="geodata"))
         admins, _ = Group.objects.get_or_create(name=ADMIN_GROUP)
