@@ -127,8 +127,12 @@ def case_transition(*, actor: Any, application: Application, action: str,
         application.deadline = deadline["deadline"]
         if effect is not None:
             effect()
+        # The audit row keeps what the move changed besides the state (dates, the fee).
+        data = {"from": current, "to": transition.target, **{
+            name: str(value) if isinstance(value, date) else value
+            for name, value in changes.items() if name in AUDITED}}
         event_record(application, actor, action, move.reason, audience=AUDIENCE.get(
-            action, Audience.STAFF), ip=ip, data={"from": current, "to": transition.target})
+            action, Audience.STAFF), ip=ip, data=data)
     return application
 
 
@@ -271,6 +275,9 @@ HANDLERS: dict[str, Handler] = {
     "request_completion": _request_completion, "mark_complete": _mark_complete,
     "propose": _propose, "approve": _approve, "send_back": _send_back, "notify": _notify,
 }
+# What a move changes that its audit row keeps.
+AUDITED = ("complete_on", "decided_on", "outcome", "fee_sek", "fee_reduction_fifths",
+           "notified_on")
 # Moves the applicant sees in their own history.
 AUDIENCE = {action: Audience.APPLICANT for action in (
     "submit", "request_completion", "mark_complete", "approve", "notify", "withdraw")}

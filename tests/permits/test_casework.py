@@ -123,6 +123,11 @@ def test_a_late_decision_reduces_the_fee_by_started_weeks(received, demo_users):
     decision = Decision.objects.get(application=received, state=Decision.State.APPROVED)
     assert decision.decided_by == demo_users["beslutsfattare"]
     assert decision.reduction_fifths == 2 and decision.fee_sek == received.fee_sek == 26_640
+    # The audit row of the approval keeps the fee and its reduction.
+    approval = ApplicationEvent.objects.get(application=received, kind="approve")
+    assert approval.data == {"from": "proposed", "to": "decided", "decided_on": "2026-05-19",
+                             "outcome": "granted", "fee_sek": 26_640,
+                             "fee_reduction_fifths": 2}
 
 
 def test_a_proposal_sent_back_needs_a_comment(received, demo_users):
