@@ -23,9 +23,10 @@ DRAW_FIELDS = {"drawn": "id_drawn", "kind": "id_draw_kind", "list": "drawn-list"
 
 
 def _base_map(label: str, center: tuple[float, float] | None = None,
-              zoom: int = 15, extra: list[tuple[str, str]] | None = None) -> LovkartaMap:
+              zoom: int = 15, extra: list[tuple[str, str]] | None = None,
+              kommunkod: str | None = None) -> LovkartaMap:
     m = LovkartaMap(label=label, **({"center": center} if center else {}), zoom=zoom)
-    background = background_source()
+    background = background_source(kommunkod)
     attribution = _("Background map: Lovkarta demo data")
     if background.tiles:
         tile_background(background.tiles, attribution, background.max_zoom).add_to(m)
@@ -44,10 +45,13 @@ def _base_map(label: str, center: tuple[float, float] | None = None,
     return m
 
 
-def background_source() -> BackgroundMap:
-    """Return the background map: a registered WMTS or WMS source, else the settings'."""
-    return background_map() or BackgroundMap(settings.LOVKARTA_BACKGROUND_WMS,
-                                             settings.LOVKARTA_BACKGROUND_LAYERS)
+def background_source(kommunkod: str | None = None) -> BackgroundMap:
+    """Return the background map: a registered WMTS or WMS source (the municipality's
+    own first; the installation's default municipality's for a map of no one
+    municipality), else the settings'."""
+    return (background_map(kommunkod or settings.LOVKARTA_DEFAULT_KOMMUNKOD)
+            or BackgroundMap(settings.LOVKARTA_BACKGROUND_WMS,
+                             settings.LOVKARTA_BACKGROUND_LAYERS))
 
 
 def _web(geom: GEOSGeometry) -> dict[str, Any]:
@@ -71,7 +75,7 @@ def application_map(application: Application) -> MapFragment:
                     "what you will build"), center, zoom=18 if center else 15, extra=[
         (_("Your property"), "border: 3px solid #b00020"),
         (_("What you have drawn"), "background: rgba(11,79,138,.3); border: 2px solid #0b4f8a"),
-    ])
+    ], kommunkod=application.municipality.kommunkod if application.municipality else None)
     if application.site is not None:
         Outlines(_collection([(application.site, {})]),
                  {"color": "#7a3d00", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.05}

@@ -123,6 +123,7 @@ def case_move(request: HttpRequest, pk: int) -> HttpResponse:
     """Make one move of a case (a transition, an assignment or an extension)."""
     application = _case(request, pk)
     what = request.POST.get("do", "")
+    move_form: MoveForm | None = None
     try:
         if what == "assign":
             officer = _officer_of(application, request.POST.get("officer", ""))
@@ -151,8 +152,9 @@ def case_move(request: HttpRequest, pk: int) -> HttpResponse:
                 "status": application.get_status_display()})
     except PermitsError as exc:
         messages.error(request, str(exc))
-        return render(request, "permits/officer/case.html", _case_context(request, application),
-                      status=exc.http_status)
+        # The refused move's form comes back open with what the officer typed in it.
+        return render(request, "permits/officer/case.html",
+                      _case_context(request, application, move_form), status=exc.http_status)
     return redirect("permits:officer-case", pk=pk)
 
 

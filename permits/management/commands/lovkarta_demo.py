@@ -118,8 +118,15 @@ class Command(BaseCommand):
             "preset": "", "page_size": 1, "enabled": True})
         feature_sources(sundsvall, "sundsvall", url, DEMO_SOURCES)
         if options["ogc_url_2280"]:
-            feature_sources(Municipality.objects.get(kommunkod="2280"), "harnosand",
-                            options["ogc_url_2280"].rstrip("/"), HARNOSAND_SOURCES)
+            harnosand, url_2280 = (Municipality.objects.get(kommunkod="2280"),
+                                   options["ogc_url_2280"].rstrip("/"))
+            feature_sources(harnosand, "harnosand", url_2280, HARNOSAND_SOURCES)
+            # Its own background map, for its cases' maps and situation maps.
+            Source.objects.update_or_create(name="harnosand-bakgrundskarta", defaults={
+                "protocol": Source.Protocol.WMS, "version": "1.3.0", "url": url_2280,
+                "layer": settings.LOVKARTA_BACKGROUND_LAYERS, "crs": "EPSG:3857",
+                "holds": Source.Holds.BACKGROUND, "municipality": harnosand, "preset": "",
+                "page_size": 1, "enabled": True})
         gis, _ = Group.objects.get_or_create(name=GIS_GROUP)
         gis.permissions.set(Permission.objects.filter(content_type__app_label="geodata"))
         admins, _ = Group.objects.get_or_create(name=ADMIN_GROUP)
