@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -63,3 +64,29 @@ def fee_estimate(table: FeeTable | None, case_type: str, area_m2: float | None,
     except InvalidCasework as exc:
         log.error("fee estimate: %s", exc)
         return None
+
+
+@dataclass(frozen=True)
+class FeeQuote:
+    """What an applicant would be charged if the application were received today."""
+
+    fee_sek: int
+    municipality: str
+    table: str
+    band: str  # the size band charged, e.g. "50–200 m²" (empty for every size)
+
+
+def fee_quote(municipality: Municipality | None, case_type: str, area_m2: float | None,
+              on: date) -> FeeQuote | None:
+    """The estimate an applicant sees before sending: the table in force today of the
+    property's municipality; None where there is no table, row or price base amount."""
+    table = fee_table_in_force(municipality, on)
+    fee = fee_estimate(table, case_type, area_m2, on.year)
+    if table is None or fee is None or municipality is None:
+        return None
+    row = fee_row(table, case_type, area_m2)
+    band = ""
+    if row is not None and (row.area_from_m2 or row.area_to_m2 is not None):
+        upper = f"{row.area_to_m2:g}" if row.area_to_m2 is not None else "…"
+        band = f"{row.area_from_m2:g}–{upper} m²"
+    return FeeQuote(fee, municipality.name, table.name, band)

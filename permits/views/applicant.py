@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from geodata.crs import STORAGE_SRID, WEB_SRID, point_to_srid
+from geodata.models import Municipality
 from geodata.selectors import (
     address_parcels,
     addresses_search,
@@ -31,6 +32,7 @@ from permits.selectors.applications import (
     service_statistics,
 )
 from permits.selectors.casework import case_get
+from permits.services import clock as service_clock
 from permits.services.applications import (
     DraftInput,
     FieldError,
@@ -48,6 +50,7 @@ from permits.services.casework import (
     completion_attach,
 )
 from permits.services.casework import completion_send as completion_send_service
+from permits.services.fees import FeeQuote, fee_quote
 from permits.views.officer import client_ip
 from permits.workflow import OPEN, Status
 
@@ -114,7 +117,16 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "permits/application_form.html", {
         "form": form, "application": application, "map": maps.application_map(application),
         "report": report, "results": results,
-        "documents": documents_for(application.case_type)})
+        "documents": documents_for(application.case_type), "fee": _fee_quote(application)})
+
+
+def _fee_quote(application: Application) -> FeeQuote | None:
+    """The fee estimate of the draft as saved: the property's municipality's table."""
+    if application.parcel is None:
+        return None  # which municipality's table is not known yet
+    return fee_quote(Municipality.objects.filter(kommunkod=application.parcel.kommunkod).first(),
+                     application.case_type, application.building_area_m2,
+                     service_clock.today())
 
 
 def _handle(request: HttpRequest, application: Application, form: DraftForm, action: str,
