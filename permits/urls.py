@@ -1,7 +1,7 @@
 from django.urls import path
 
 from permits.views import applicant as views
-from permits.views import officer
+from permits.views import officer, statistics
 
 app_name = "permits"
 urlpatterns = [
@@ -13,7 +13,9 @@ urlpatterns = [
     path("ansokan/<int:pk>/bilaga/<int:attachment_id>/", views.attachment_download,
          name="attachment"),
     path("ansokan/<int:pk>/omdome/", views.feedback, name="feedback"),
-    path("statistik/", views.statistics, name="statistics"),
+    path("statistik/", statistics.statistics_page, name="statistics"),
+    path("statistik/statistik.json", statistics.statistics_json, name="statistics-json"),
+    path("statistik/<slug:name>.csv", statistics.statistics_csv, name="statistics-csv"),
     path("ansokan/<int:pk>/beslut/<int:decision_id>.pdf", views.decision_pdf,
          name="decision-pdf"),
     path("ansokan/<int:pk>/komplettering/", views.completion_send, name="completion-send"),

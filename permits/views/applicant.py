@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -29,7 +29,6 @@ from permits.selectors.applications import (
     applications_for_applicant,
     applications_for_officer,
     is_officer,
-    service_statistics,
 )
 from permits.selectors.casework import case_get
 from permits.services import clock as service_clock
@@ -317,14 +316,6 @@ def feedback(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("permits:application", pk=pk)
     return render(request, "permits/application_detail.html",
                   _detail_context(application, feedback_form=form))
-
-
-def statistics(request: HttpRequest) -> HttpResponse:
-    """Show the e-service's statistics (open data; also as JSON with ?format=json)."""
-    figures = service_statistics()
-    if request.GET.get("format") == "json":
-        return JsonResponse(figures, json_dumps_params={"ensure_ascii": False})
-    return render(request, "permits/statistics.html", {"figures": figures})
 
 
 @login_required

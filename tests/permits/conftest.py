@@ -56,3 +56,25 @@ def draft(applicant):
     application = Application.objects.latest("created_at")
     assert response["Location"] == f"/ansokan/{application.pk}/redigera/"
     return application
+
+
+@pytest.fixture
+def demo_cases(demo_users, ogc_server, ogc_server_2280, capsys):
+    """The demo's case history (twenty cases in each of two municipalities), as
+    `make run` loads it: Härnösand registered on its own server and synced first."""
+    from django.core.management import call_command
+
+    from geodata.models import Source
+    from geodata.sync import source_sync
+    from permits.models import Application
+    from permits.workflow import Status
+
+    call_command("lovkarta_demo", ogc_url=ogc_server, ogc_url_2280=ogc_server_2280,
+                 verbosity=0)
+    for source in Source.objects.filter(enabled=True, municipality__kommunkod="2280"):
+        run = source_sync(source)
+        assert run.outcome == run.Outcome.SUCCEEDED, source.name
+        assert run.fetched > 0 or source.holds == Source.Holds.BACKGROUND, source.name
+    call_command("lovkarta_demo_cases")
+    assert "20 in 2280, 20 in 2281" in capsys.readouterr().out
+    return Application.objects.exclude(status=Status.DRAFT)

@@ -9,27 +9,12 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from geodata.models import Source
-from geodata.sync import source_sync
 from permits import clock
 from permits.models import Application, ApplicationEvent, Decision
 from permits.services import clock as service_clock
 from permits.workflow import Status
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def demo_cases(demo_users, ogc_server, ogc_server_2280, capsys):
-    call_command("lovkarta_demo", ogc_url=ogc_server, ogc_url_2280=ogc_server_2280,
-                 verbosity=0)
-    for source in Source.objects.filter(enabled=True, municipality__kommunkod="2280"):
-        run = source_sync(source)
-        assert run.outcome == run.Outcome.SUCCEEDED, source.name
-        assert run.fetched > 0 or source.holds == Source.Holds.BACKGROUND, source.name
-    call_command("lovkarta_demo_cases")
-    assert "20 in 2280, 20 in 2281" in capsys.readouterr().out
-    return Application.objects.exclude(status=Status.DRAFT)
 
 
 def test_every_state_in_both_municipalities(demo_cases):
