@@ -87,7 +87,9 @@ if _engine.endswith("spatialite"):
          # that read and then write (a submit, a transition) wait for each other instead
          # of one failing with "database is locked".
          "transaction_mode": "IMMEDIATE"})
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-lovkarta.sqlite3")}
+    # LOVKARTA_TEST_DB lets two test runs on one checkout keep apart.
+    DATABASES["default"]["TEST"] = {"NAME": env.str(
+        "LOVKARTA_TEST_DB", default=str(VAR_DIR / "test-lovkarta.sqlite3"))}
 elif _engine.endswith("postgis"):
     # PostGIS cost estimates are high enough to trigger JIT on every spatial query,
     # which costs far more than it saves here.
@@ -152,6 +154,23 @@ MEDIA_ROOT = Path(env.str("LOVKARTA_MEDIA_ROOT", default=str(VAR_DIR / "media"))
 # Attachments: PDF only, checked by content.
 LOVKARTA_ATTACHMENT_MAX_BYTES = env.int("LOVKARTA_ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
 LOVKARTA_ATTACHMENT_MAX_COUNT = env.int("LOVKARTA_ATTACHMENT_MAX_COUNT", default=20)
+# Limits on what anyone may send: input beyond one is refused with a 4xx (or a form
+# error) that names the limit, never a 500. PDF attachments: pages, objects (cross-
+# reference entries), items in one array or dictionary, nesting depth (page tree,
+# outlines, nested arrays) and the bytes the page contents may decompress to.
+LOVKARTA_PDF_MAX_PAGES = env.int("LOVKARTA_PDF_MAX_PAGES", default=2000)
+LOVKARTA_PDF_MAX_OBJECTS = env.int("LOVKARTA_PDF_MAX_OBJECTS", default=200_000)
+LOVKARTA_PDF_MAX_ARRAY_ITEMS = env.int("LOVKARTA_PDF_MAX_ARRAY_ITEMS", default=50_000)
+LOVKARTA_PDF_MAX_DEPTH = env.int("LOVKARTA_PDF_MAX_DEPTH", default=50)
+LOVKARTA_PDF_MAX_STREAM_BYTES = env.int("LOVKARTA_PDF_MAX_STREAM_BYTES",
+                                        default=128 * 1024 * 1024)
+# Geometries posted to the API or drawn in the e-service (a part is a polygon's ring, a
+# line, or a point of a multipoint; a drawing's features share one budget), the nesting
+# of posted JSON, and the body of an API request (413 beyond it).
+LOVKARTA_GEOMETRY_MAX_VERTICES = env.int("LOVKARTA_GEOMETRY_MAX_VERTICES", default=10_000)
+LOVKARTA_GEOMETRY_MAX_PARTS = env.int("LOVKARTA_GEOMETRY_MAX_PARTS", default=100)
+LOVKARTA_JSON_MAX_DEPTH = env.int("LOVKARTA_JSON_MAX_DEPTH", default=20)
+LOVKARTA_API_MAX_BODY_BYTES = env.int("LOVKARTA_API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="bygglov@sundsvall.example")

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import json
+import math
 from typing import Any
 
 import shapely
-import shapely.geometry
+from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from geodata import geojson
-from geodata.crs import STORAGE_SRID, WEB_SRID, srid_of, to_srid
-from geodata.errors import CRSMismatch
+from geodata.crs import STORAGE_SRID, WEB_SRID, srid_of
+from geodata.errors import GeodataError, InvalidInput, RequestTooLarge
+from geodata.geojson_input import geometry_from_geojson, json_load
 from geodata.models import Address, Parcel, Plan
 from geodata.selectors import (
     DataAge,
@@ -33,12 +35,11 @@ GEOJSON = "application/geo+json"
 MAX_RESULTS = 50
 
 
-class BadRequest(ValueError):
-    """A request we cannot answer; the message says why."""
-
-
-def _error(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
+def _error(status: int, code: str, description: str) -> JsonResponse:
+    # "error" repeats the description for the clients (and the OpenAPI document) of the
+    # first v1 answers, which had only that key.
+    return JsonResponse({"code": code, "description": description, "error": description},
+                        status=status)
 
 
 def _age(age: DataAge) -> dict[str, Any]:
@@ -81,30 +82,31 @@ def address_properties(address: Address) -> dict[str, Any]:
             "registerenhetsreferens": str(address.registerenhetsreferens or "") or None}
 
 
-def _srids(request: HttpRequest) -> tuple[int, int]:
-    try:
-        return (srid_of(request.GET.get("srid", str(STORAGE_SRID))),
-                srid_of(request.GET.get("crs", str(WEB_SRID))))
-    except CRSMismatch as exc:
-        raise BadRequest(str(exc)) from exc
+def _srids(request: HttpRequest, default: int = STORAGE_SRID) -> tuple[int, int]:
+    """Return the CRS of the input (``srid``) and of the answer (``crs``)."""
+    return (srid_of(request.GET.get("srid", str(default))),
+            srid_of(request.GET.get("crs", str(WEB_SRID))))
 
 
 def _xy(request: HttpRequest) -> tuple[float, float]:
     try:
-        return float(request.GET["x"]), float(request.GET["y"])
+        x, y = float(request.GET["x"]), float(request.GET["y"])
     except (KeyError, ValueError):
-        raise BadRequest("x and y must be numbers (x = easting or longitude)") from None
+        x = y = math.nan
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise InvalidInput("x and y must be numbers (x = easting or longitude)")
+    return x, y
 
 
 def api_view(methods: list[str]) -> Any:
-    """Wrap a view: allowed methods, and BadRequest/CRSMismatch as 400 answers."""
+    """Wrap a view: allowed methods, and every geodata error as its own status and code."""
     def wrap(view: Any) -> Any:
         @require_http_methods(methods)
         def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
             try:
                 return view(request, *args, **kwargs)  # type: ignore[no-any-return]
-            except (BadRequest, CRSMismatch) as exc:
-                return _error(400, str(exc))
+            except GeodataError as exc:
+                return _error(exc.http_status, exc.code, str(exc))
         inner.__name__ = view.__name__
         inner.__doc__ = view.__doc__
         return csrf_exempt(inner) if "POST" in methods else inner
@@ -121,7 +123,7 @@ def parcel_at_view(request: HttpRequest) -> JsonResponse:
     srid, out_srid = _srids(request)
     parcel = parcel_at(x, y, srid)
     if parcel is None:
-        return _error(404, "no parcel at that point")
+        return _error(404, "not_found", "no parcel at that point")
     return JsonResponse(geojson.feature(parcel.geom, parcel_properties(parcel), out_srid,
                                         fid=str(parcel.objektidentitet)), content_type=GEOJSON)
 
@@ -130,7 +132,7 @@ def _limit(request: HttpRequest) -> int:
     try:
         return max(1, min(MAX_RESULTS, int(request.GET.get("limit", 10))))
     except ValueError:
-        raise BadRequest("limit must be a whole number") from None
+        raise InvalidInput("limit must be a whole number") from None
 
 
 @api_view(["GET"])
@@ -160,21 +162,26 @@ def address_search_view(request: HttpRequest) -> JsonResponse:
                         content_type=GEOJSON)
 
 
+def _json_body(request: HttpRequest) -> Any:
+    """Return the parsed JSON body, refusing one over LOVKARTA_API_MAX_BODY_BYTES unread."""
+    limit = settings.LOVKARTA_API_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit or len(request.body) > limit:
+        raise RequestTooLarge(_("The request body is larger than the %(limit)d bytes "
+                                "accepted.") % {"limit": limit},
+                              limit="LOVKARTA_API_MAX_BODY_BYTES", value=limit)
+    return json_load(request.body or b"{}")
+
+
 def _request_geometry(request: HttpRequest) -> GEOSGeometry:
-    srid, _out = _srids(request)
     if request.method == "POST":
-        try:
-            body = json.loads(request.body or b"{}")
-            shape = shapely.geometry.shape(body.get("geometry", body))
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            raise BadRequest("the body must be a GeoJSON geometry or Feature") from exc
-        if shape.is_empty or not shape.is_valid:
-            raise BadRequest("the geometry is empty or invalid")
-        srid = srid_of(request.GET.get("srid", str(WEB_SRID)))
-        shape = to_srid(shape, srid, STORAGE_SRID)
-        centre = shape.representative_point()
-        storage_point(centre.x, centre.y, STORAGE_SRID)  # refuses swapped axes
+        srid, _out = _srids(request, default=WEB_SRID)
+        shape = geometry_from_geojson(_json_body(request), srid=srid)
         return GEOSGeometry(memoryview(shapely.to_wkb(shape)), srid=STORAGE_SRID)
+    srid, _out = _srids(request)
     x, y = _xy(request)
     return storage_point(x, y, srid)
 
@@ -222,7 +229,7 @@ def neighbours_view(request: HttpRequest, objektidentitet: str) -> JsonResponse:
     _srid, out_srid = _srids(request)
     parcel = Parcel.objects.filter(objektidentitet=objektidentitet).first()
     if parcel is None:
-        return _error(404, "no such parcel")
+        return _error(404, "not_found", "no such parcel")
     found = neighbours(parcel)
 
     def collection(parcels: list[Parcel]) -> dict[str, Any]:

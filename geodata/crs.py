@@ -15,7 +15,7 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from geodata.errors import CRSMismatch
+from geodata.errors import CRSMismatch, UnknownCRS
 
 STORAGE_SRID = 3006  # SWEREF 99 TM
 WEB_SRID = 4326  # WGS 84, what Leaflet speaks
@@ -25,9 +25,22 @@ CRS84 = "OGC:CRS84"
 # and web mercator for background tiles.
 SUPPORTED_SRIDS = frozenset({3006, *range(3007, 3019), 3021, 4326, 4258, 3857})
 
-_URN = re.compile(r"^urn:ogc:def:crs:(EPSG|OGC):[^:]*:(\w+)$", re.I)
-_URI = re.compile(r"^https?://www\.opengis\.net/def/crs/(EPSG|OGC)/[^/]+/(\w+)$", re.I)
-_SHORT = re.compile(r"^(EPSG|OGC):(\w+)$", re.I)
+# Codes are ASCII digits only: ``int()`` takes other scripts' digits (Arabic-Indic,
+# superscripts) and ``\w`` matches them, so a pattern of ``\w+`` would let them through.
+_URN = re.compile(r"^urn:ogc:def:crs:(EPSG|OGC):[^:]*:([A-Za-z0-9]+)$", re.I)
+_URI = re.compile(r"^https?://www\.opengis\.net/def/crs/(EPSG|OGC)/[^/]+/([A-Za-z0-9]+)$", re.I)
+_SHORT = re.compile(r"^(EPSG|OGC):([A-Za-z0-9]+)$", re.I)
+_CODE = re.compile(r"^[0-9]{1,9}$")
+
+
+def _shown(text: str) -> str:
+    """The text quoted, cut short: an error says what it refused, not all of it."""
+    return repr(text if len(text) <= 80 else text[:80] + "…")
+
+
+def _unknown(text: str) -> UnknownCRS:
+    return UnknownCRS(f"unknown coordinate reference system {_shown(text)}: give an EPSG "
+                      "code such as 3006, EPSG:3006 or urn:ogc:def:crs:EPSG::3006")
 
 
 @lru_cache(maxsize=64)
@@ -37,31 +50,34 @@ def parse_crs(value: str | int) -> tuple[int | None, bool]:
     ``srid`` is None for CRS84 (lon/lat, which we store as 4326 x/y). The flag says
     whether the *form* implies the authority's axis order (URN and URI forms do; the
     short ``EPSG:n`` form is taken as x/y, as WMS 1.1.1, shapefiles and GDAL do).
+    Raises :class:`UnknownCRS` (a 400) for anything it cannot read or does not support.
     """
     text = str(value).strip()
-    if text.isdigit():
+    if _CODE.match(text):
         srid, authority = int(text), False
     else:
         matches = [(p.match(text), axis) for p, axis in ((_URN, True), (_URI, True),
                                                          (_SHORT, False))]
         found = next(((m, axis) for m, axis in matches if m), None)
         if found is None:
-            raise CRSMismatch(f"unknown coordinate reference system {text!r}")
+            raise _unknown(text)
         match, authority = found
         auth, code = match.group(1).upper(), match.group(2).upper()
         if auth == "OGC":
             if code != "CRS84":
-                raise CRSMismatch(f"unsupported OGC CRS {text!r}")
+                raise UnknownCRS(f"unsupported OGC CRS {_shown(text)}")
             return None, False
+        if not _CODE.match(code):
+            raise _unknown(text)
         srid = int(code)
     if srid not in SUPPORTED_SRIDS:
-        raise CRSMismatch(f"EPSG:{srid} is not a supported coordinate reference system")
+        raise UnknownCRS(f"EPSG:{srid} is not a supported coordinate reference system")
     return srid, authority
 
 
 def srid_of(value: str | int) -> int:
     """Return the EPSG code of a CRS in any form (CRS84 gives 4326)."""
-    srid, _ = parse_crs(value)
+    srid = parse_crs(value)[0]
     return srid or WEB_SRID
 
 

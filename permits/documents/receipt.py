@@ -19,6 +19,10 @@ from permits.maps import background_source
 from permits.models import Application
 
 MAP_SIZE = (1000, 700)
+# A table row cannot break across pages, and one taller than a page stops ReportLab
+# (LayoutError): long answers are split into rows of at most this many characters and
+# lines, each far shorter than a page even in the widest glyphs.
+ROW_CHARS, ROW_LINES = 800, 20
 
 
 def situation_map(application: Application) -> bytes:
@@ -74,10 +78,16 @@ def receipt_pdf(application: Application) -> bytes:
         (_("Telephone"), application.contact_phone or "-"),
     ]
     body = styles["BodyText"]
-    table = Table([[Paragraph(f"<b>{k}</b>", body), Paragraph(escape(str(v)), body)]
-                   for k, v in facts], colWidths=[50 * mm, 120 * mm])
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
-                               ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.grey)]))
+    rows: list[list[Paragraph]] = []
+    rules = []  # a line below each fact, not between the rows of one
+    for label, value in facts:
+        for n, piece in enumerate(text_pieces(str(value))):
+            rows.append([Paragraph(f"<b>{label}</b>" if n == 0 else "", body),
+                         Paragraph(piece, body)])
+        rules.append(("LINEBELOW", (0, len(rows) - 1), (-1, len(rows) - 1), 0.25,
+                      colors.grey))
+    table = Table(rows, colWidths=[50 * mm, 120 * mm])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), *rules]))
     story = [Paragraph(_("Receipt: application %(number)s") % {
         "number": application.case_number}, styles["Title"]), table, Spacer(1, 6 * mm)]
     drawn = list(application.drawn.all())
@@ -103,6 +113,33 @@ def receipt_pdf(application: Application) -> bytes:
 
 def _num(value: float | int | None) -> str:
     return "-" if value is None else f"{value:g}"
+
+
+def text_pieces(text: str) -> list[str]:
+    """Split text into paragraph markup of at most ROW_CHARS characters and ROW_LINES lines.
+
+    Lines are kept (a run of blank lines as one); a line longer than a piece is cut at a
+    space where there is one.
+    """
+    lines: list[str] = []
+    for line in text.splitlines() or [""]:
+        if not line.strip() and lines and not lines[-1].strip():
+            continue
+        while len(line) > ROW_CHARS:
+            cut = line.rfind(" ", ROW_CHARS // 2, ROW_CHARS)
+            cut = cut + 1 if cut > 0 else ROW_CHARS
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    pieces: list[list[str]] = [[]]
+    size = 0
+    for line in lines:
+        if pieces[-1] and (len(pieces[-1]) >= ROW_LINES or size + len(line) > ROW_CHARS):
+            pieces.append([])
+            size = 0
+        pieces[-1].append(line)
+        size += len(line)
+    return ["<br/>".join(escape(line) for line in piece) for piece in pieces]
 
 
 def escape(text: str) -> str:

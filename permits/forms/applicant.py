@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from geodata.errors import InvalidInput, LimitExceeded
+from geodata.geojson_input import json_load
 from permits.guidance import ANSWERS
 from permits.models import AttachmentKind, CaseType, DrawnFeature, Measure
 
@@ -69,9 +70,12 @@ class DraftForm(forms.Form):
         if not text.strip():
             return None
         try:
-            value = json.loads(text)
-        except ValueError:
-            raise forms.ValidationError(_("The drawing could not be read.")) from None
+            # Nesting within LOVKARTA_JSON_MAX_DEPTH; the service checks the geometries.
+            value = json_load(text)
+        except LimitExceeded as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        except InvalidInput as exc:
+            raise forms.ValidationError(_("The drawing could not be read.")) from exc
         if not isinstance(value, dict) or value.get("type") != "FeatureCollection":
             raise forms.ValidationError(_("The drawing could not be read."))
         return value

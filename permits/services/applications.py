@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +20,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from geodata.crs import STORAGE_SRID, SWEDEN_3006, WEB_SRID, point_to_srid, to_srid
-from geodata.errors import CRSMismatch
+from geodata.crs import STORAGE_SRID, WEB_SRID, point_to_srid
+from geodata.errors import CRSMismatch, InvalidInput, LimitExceeded
+from geodata.geojson_input import features_from_geojson, geometry_from_geojson
 from geodata.models import Municipality, Parcel
 from geodata.selectors import parcel_at, property_parcels
 from permits.attachments import check_pdf
@@ -132,7 +135,8 @@ def application_save(application: Application, actor: AbstractBaseUser,
 def _place(application: Application, data: DraftInput) -> None:
     """Set the location and parcel from a chosen property or a pin on the map."""
     if data.parcel_objektidentitet:
-        parcel = Parcel.objects.filter(objektidentitet=data.parcel_objektidentitet).order_by(
+        parcel = Parcel.objects.filter(
+            objektidentitet=_uuid(data.parcel_objektidentitet, "designation")).order_by(
             "omradesnummer").first()
         if parcel is None:
             raise FieldError("designation", _("The property could not be found."))
@@ -144,6 +148,14 @@ def _place(application: Application, data: DraftInput) -> None:
         except CRSMismatch as exc:
             raise FieldError("map", _("The pinned location is not in Sweden.")) from exc
         _set_parcel(application, parcel, Point(x, y, srid=STORAGE_SRID))
+
+
+def _uuid(text: str, field_name: str) -> uuid.UUID:
+    """Return an objektidentitet given as text; one that is not a UUID is never found."""
+    try:
+        return uuid.UUID(str(text))
+    except ValueError as exc:
+        raise FieldError(field_name, _("The property could not be found.")) from exc
 
 
 def _set_parcel(application: Application, parcel: Parcel | None, location: Point) -> None:
@@ -177,12 +189,6 @@ def _multipolygon(shape: shapely.Geometry) -> MultiPolygon:
     return geom
 
 
-def _in_sweden(shape: shapely.Geometry) -> bool:
-    x0, y0, x1, y1 = SWEDEN_3006
-    minx, miny, maxx, maxy = shape.bounds
-    return x0 <= minx and maxx <= x1 and y0 <= miny and maxy <= y1
-
-
 def _polygon_from_corners(text: str) -> shapely.Geometry:
     """Read corners "E N" (SWEREF 99 TM), one a line, into a valid polygon."""
     points = []
@@ -193,34 +199,45 @@ def _polygon_from_corners(text: str) -> shapely.Geometry:
         try:
             easting, northing = (float(v) for v in parts[:2])
         except ValueError:
+            easting = northing = math.nan
+        if not (math.isfinite(easting) and math.isfinite(northing)):
             raise FieldError("corners", _("Line %(n)d is not two numbers (easting northing).")
-                             % {"n": number}) from None
-        points.append((easting, northing))
+                             % {"n": number})
+        points.append([easting, northing])
     if len(points) < 3:
         raise FieldError("corners", _("Give at least three corners, one a line."))
-    polygon = shapely.geometry.Polygon(points)
-    if not _in_sweden(polygon):
-        raise FieldError("corners", _("The corners are not in Sweden in SWEREF 99 TM. Give "
-                                      "the easting first (about 600000), then the northing "
-                                      "(about 6900000)."))
-    if not polygon.is_valid or polygon.area < 1:
-        raise FieldError("corners", _("The corners do not make an area: check their order."))
+    ring = points if points[0] == points[-1] else [*points, points[0]]
+    not_an_area = _("The corners do not make an area: check their order.")
+    # The same checks and limits as every geometry from outside (geodata.geojson_input).
+    try:
+        polygon = geometry_from_geojson({"type": "Polygon", "coordinates": [ring]},
+                                        srid=STORAGE_SRID)
+    except CRSMismatch as exc:
+        raise FieldError("corners", _(
+            "The corners are not in Sweden in SWEREF 99 TM. Give the easting first (about "
+            "600000), then the northing (about 6900000).")) from exc
+    except LimitExceeded as exc:
+        raise FieldError("corners", str(exc)) from exc
+    except InvalidInput as exc:
+        raise FieldError("corners", not_an_area) from exc
+    if polygon.area < 1:
+        raise FieldError("corners", not_an_area)
     return polygon
 
 
 def _drawings(application: Application, collection: dict[str, Any]) -> None:
     """Replace the drawn features with those of a GeoJSON FeatureCollection (lon/lat)."""
     kinds = set(DrawnFeature.Kind.values)
+    try:
+        features = features_from_geojson(collection, srid=WEB_SRID)
+    except CRSMismatch as exc:
+        raise FieldError("map", _("A drawing is not a valid shape in Sweden.")) from exc
+    except InvalidInput as exc:
+        raise FieldError("map", _("A drawing could not be used: %(reason)s")
+                         % {"reason": exc}) from exc
     new = []
-    for feature in collection.get("features", [])[:50]:
-        try:
-            shape = shapely.geometry.shape(feature["geometry"])
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise FieldError("map", _("A drawing could not be read.")) from None
-        shape = to_srid(shape, WEB_SRID, STORAGE_SRID)
-        if shape.is_empty or not shape.is_valid or not _in_sweden(shape):
-            raise FieldError("map", _("A drawing is not a valid shape in Sweden."))
-        kind = str((feature.get("properties") or {}).get("kind") or "byggnad")
+    for shape, properties in features:
+        kind = str(properties.get("kind") or "byggnad")
         new.append(DrawnFeature(application=application,
                                 kind=kind if kind in kinds else DrawnFeature.Kind.OTHER,
                                 geom=GEOSGeometry(memoryview(shapely.to_wkb(shape)),
