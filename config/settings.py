@@ -242,3 +242,9 @@ LOGGING = {
                                                               default="INFO")},
     },
 }
+
+# Checks of a footprint against the plan: an overlap with a plan or regulation area below
+# both of these (m², and percent of the footprint) is digitising noise (a sliver): listed,
+# not counted.
+LOVKARTA_SLIVER_M2 = env.float("LOVKARTA_SLIVER_M2", default=1.0)
+LOVKARTA_SLIVER_PERCENT = env.float("LOVKARTA_SLIVER_PERCENT", default=1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,16 @@ from django.utils import timezone
 
 from geodata.crs import STORAGE_SRID, check_sweden, point_to_srid, to_srid
 from geodata.designation import DesignationError, normalise, parse
-from geodata.models import Address, CatalogueEntry, Parcel, Plan, Regulation, Source, SyncRun
+from geodata.models import (
+    Address,
+    Building,
+    CatalogueEntry,
+    Parcel,
+    Plan,
+    Regulation,
+    Source,
+    SyncRun,
+)
 
 # A street or road parcel is long and thin: its isoperimetric quotient (4πA/P², 1 for a
 # circle, 0.785 for a square) is far below a building plot's.
@@ -356,4 +366,96 @@ def address_parcels(addresses: list[Address]) -> dict[int, Parcel]:
             address.geom.x, address.geom.y)
         if found is not None:
             out[address.pk] = found
+    return out
+
+
+# Measured questions for the checks of a footprint against the plan (permits/checks):
+# overlaps, areas and the buildings of a property, all in m² of SWEREF 99 TM.
+
+def _shape(geometry: GEOSGeometry) -> shapely.Geometry:
+    if geometry.srid not in (None, STORAGE_SRID):
+        return to_srid(shapely.from_wkb(bytes(geometry.wkb)), geometry.srid, STORAGE_SRID)
+    return shapely.from_wkb(bytes(geometry.wkb))
+
+
+@dataclass(frozen=True)
+class PlanHit:
+    """A detailed plan that a geometry overlaps, and by how much."""
+
+    plan: Plan
+    overlap_m2: float
+    share_percent: float
+
+
+def plan_hits(geometry: GEOSGeometry) -> list[PlanHit]:
+    """Return the plans an area overlaps, with the overlap in m² and % of the area.
+
+    Figures are unrounded; a plan that only touches the area is not returned. Largest
+    overlap first.
+    """
+    shape = _shape(geometry)
+    area = shape.area
+    hits = []
+    for plan in Plan.objects.filter(geom__intersects=_inner(geometry)):
+        overlap = shapely.from_wkb(bytes(plan.geom.wkb)).intersection(shape).area
+        hits.append(PlanHit(plan, overlap, 100.0 * overlap / area if area else 0.0))
+    hits.sort(key=lambda h: (-h.overlap_m2, h.plan.beteckning))
+    return hits
+
+
+def overlap_m2(geometry: GEOSGeometry, others: Sequence[GEOSGeometry]) -> float:
+    """Return the m² of an area that lies under any of ``others`` (each m² counted once)."""
+    if not others:
+        return 0.0
+    cover = shapely.union_all([_shape(g) for g in others])
+    return float(_shape(geometry).intersection(cover).area)
+
+
+def union_m2(geometries: Sequence[GEOSGeometry]) -> float:
+    """Return the m² that areas cover together (where they overlap, counted once)."""
+    if not geometries:
+        return 0.0
+    return float(shapely.union_all([_shape(g) for g in geometries]).area)
+
+
+# A building the register no longer holds as standing does not count towards what a
+# property has built.
+GONE_BUILDING_STATUSES = ("avregistrerad", "riven")
+
+
+def property_buildings(parcel: Parcel) -> list[Building]:
+    """Return the standing buildings of the property a parcel belongs to (all its areas)."""
+    buildings = Building.objects.filter(registerenhetsreferens=parcel.registerenhetsreferens)
+    return [b for b in buildings.order_by("objektidentitet")
+            if b.objektstatus.strip().lower() not in GONE_BUILDING_STATUSES]
+
+
+@dataclass(frozen=True)
+class SourceVersion:
+    """The data of a source as a result used it: its last good sync."""
+
+    source: str
+    holds: str
+    sync_run: int | None
+    finished_at: datetime | None
+    source_version: str
+
+
+def source_versions(holds: set[str], kommunkod: str | None = None) -> list[SourceVersion]:
+    """Return the last good sync of each enabled source holding these layers.
+
+    With ``kommunkod``, sources of other municipalities are left out (sources of no
+    municipality, such as Boverket's catalogue, stay).
+    """
+    sources = Source.objects.filter(enabled=True, holds__in=holds).order_by("name")
+    if kommunkod:
+        sources = sources.filter(Q(municipality__isnull=True)
+                                 | Q(municipality__kommunkod=kommunkod))
+    out = []
+    for source in sources:
+        run = (SyncRun.objects.filter(source=source, outcome=SyncRun.Outcome.SUCCEEDED)
+               .order_by("-finished_at", "-pk").first())
+        out.append(SourceVersion(source.name, source.holds, run.pk if run else None,
+                                 run.finished_at if run else None,
+                                 run.source_version if run else ""))
     return out

@@ -21,6 +21,7 @@ from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
+from permits.checks.api import router as checks_router
 from permits.exceptions import NotAllowed, PermitsError
 from permits.history import label, staff_history
 from permits.models import Application, CaseType
@@ -60,6 +61,7 @@ api = NinjaAPI(
     openapi_url="/cases/openapi.json", docs_url="/cases/docs",
     auth=[BearerToken(), Session()],
 )
+api.add_router("/", checks_router)  # POST /checks, open: it reads only public plan data
 
 
 class ErrorOut(Schema):
