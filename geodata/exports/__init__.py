@@ -1,0 +1,27 @@
+"""Exports of the cached layers: one writer per format family over one streamed reader.
+
+``layer_export`` reads a layer of the cache in chunks keyset-paged by primary key (the
+filters applied in SQL, geometries as WKB), transforms each chunk to the CRS asked for,
+and hands the stream of Arrow record batches to the format's writer: GDAL through
+pyogrio's Arrow path for GeoPackage, FlatGeobuf, GeoJSON, CSV and Shapefile, pyarrow for
+GeoParquet. Memory holds about one chunk, whatever the layer's size.
+"""
+
+from geodata.exports.errors import (
+    ExportError,
+    InvalidArea,
+    UnknownFormat,
+    UnknownLayer,
+    UnknownMunicipalityFilter,
+    UnsupportedExportCRS,
+)
+from geodata.exports.export import EXPORT_SRIDS, ExportResult, export_srid, layer_export
+from geodata.exports.filters import parse_bbox, parse_polygon
+from geodata.exports.formats import FORMATS, format_get
+from geodata.exports.layers import LAYERS, layer_get
+
+__all__ = [
+    "EXPORT_SRIDS", "FORMATS", "LAYERS", "ExportError", "ExportResult", "InvalidArea",
+    "UnknownFormat", "UnknownLayer", "UnknownMunicipalityFilter", "UnsupportedExportCRS",
+    "export_srid", "format_get", "layer_export", "layer_get", "parse_bbox", "parse_polygon",
+]

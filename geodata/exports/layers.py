@@ -1,0 +1,98 @@
+"""The layers exports offer: the cache tables, which of their columns leave, and as what."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+from django.utils.translation import gettext as _
+
+from geodata.exports.errors import UnknownLayer
+from geodata.kinds import KINDS
+
+# Bookkeeping of the cache, not data of the layer: its row id, which source and sync wrote
+# it, and a folded copy of a column kept for searching.
+INTERNAL_FIELDS = frozenset({"id", "source", "synced_at", "content_hash", "search_text", "geom"})
+
+# What the cache's own municipality column is called, where a layer has one; the others
+# (buildings, regulations) belong to a municipality through their source.
+MUNICIPALITY_COLUMNS = {"parcels": "kommunkod", "addresses": "kommunkod", "plans": "kommun"}
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "UUIDField": pa.string(), "CharField": pa.string(), "TextField": pa.string(),
+    "SlugField": pa.string(), "IntegerField": pa.int32(), "PositiveIntegerField": pa.int32(),
+    "SmallIntegerField": pa.int16(), "PositiveSmallIntegerField": pa.int16(),
+    "BigIntegerField": pa.int64(), "FloatField": pa.float64(), "DateField": pa.date32(),
+}
+
+
+def _uuid_sql(column: str) -> dict[str, str]:
+    # PostgreSQL has a uuid type; Django keeps a UUID in SQLite as 32 hex digits. Both
+    # leave as the usual dashed text, made by the database rather than row by row here.
+    parts = "||'-'||".join(f"substr(t.{column},{start},{length})" for start, length in (
+        (1, 8), (9, 4), (13, 4), (17, 4), (21, 12)))
+    return {"postgresql": f"t.{column}::text", "sqlite": f"lower({parts})"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One attribute of an exported layer: its name, Arrow type and SQL per backend."""
+
+    name: str
+    arrow_type: pa.DataType
+    sql: dict[str, str]
+
+    def arrow(self, values: Sequence[Any]) -> pa.Array:
+        """Return the column's values of one chunk as an Arrow array."""
+        if pa.types.is_date32(self.arrow_type) and any(isinstance(v, str) for v in values):
+            # A backend that hands dates over as ISO text
+            return pa.array(values, pa.string()).cast(pa.date32())
+        return pa.array(values, self.arrow_type)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """An exportable layer: a cache table and what of it an export carries."""
+
+    name: str
+    table: str
+    columns: tuple[Column, ...]
+    geometry_type: str  # as OGR names it: MultiPolygon or Point
+    municipality_column: str | None
+
+    def schema(self) -> pa.Schema:
+        """Return the Arrow schema of the layer's chunks (the geometry last, as WKB)."""
+        return pa.schema([pa.field(c.name, c.arrow_type) for c in self.columns]
+                         + [pa.field("geom", pa.binary())])
+
+
+def _column(field: Any) -> Column:
+    kind = field.get_internal_type()
+    name = str(field.column)
+    if kind == "UUIDField":
+        return Column(name, pa.string(), _uuid_sql(name))
+    return Column(name, _ARROW_TYPES[kind], {"postgresql": f"t.{name}", "sqlite": f"t.{name}"})
+
+
+def _layer(name: str) -> Layer:
+    kind = KINDS[name]
+    meta = kind.model._meta
+    columns = tuple(_column(f) for f in meta.concrete_fields if f.name not in INTERNAL_FIELDS)
+    geometry_type = "Point" if kind.geometry == "point" else "MultiPolygon"
+    return Layer(name, str(meta.db_table), columns, geometry_type,
+                 MUNICIPALITY_COLUMNS.get(name))
+
+
+LAYERS: dict[str, Layer] = {name: _layer(name) for name in KINDS}
+
+
+def layer_get(name: str) -> Layer:
+    """Return the exportable layer of that name; raise UnknownLayer (400) otherwise."""
+    try:
+        return LAYERS[name.strip().lower()]
+    except KeyError:
+        raise UnknownLayer(
+            _("There is no layer %(layer)s to export; choose one of %(layers)s.")
+            % {"layer": repr(name), "layers": ", ".join(LAYERS)}) from None

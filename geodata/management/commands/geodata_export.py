@@ -1,0 +1,66 @@
+"""Export a layer of the cache to a file, showing progress."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from geodata.errors import GeodataError
+from geodata.exports import FORMATS, LAYERS, layer_export, parse_bbox, parse_polygon
+from geodata.exports.reader import CHUNK_ROWS
+from geodata.management.commands.geodata_sync import Command as SyncCommand
+
+
+class Command(BaseCommand):
+    help = ("Export a layer of the cache (parcels, addresses, buildings, plans, regulations) "
+            "to GeoPackage, GeoJSON, FlatGeobuf, GeoParquet, Shapefile (zip) or CSV with WKT.")
+    # Runs from cron and Celery: the URLconf and views (maps, PDFs) that Django's system
+    # checks import cost a second and are not this command's concern.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("layer", help=f"one of {', '.join(LAYERS)}")
+        parser.add_argument("--format", required=True, dest="file_format",
+                            help=f"one of {', '.join(FORMATS)}")
+        parser.add_argument("--out", required=True, help="the file to write")
+        parser.add_argument("--crs", help="EPSG:3006 (default), EPSG:3007 to EPSG:3018, "
+                                          "EPSG:3021 or EPSG:4326; GeoJSON is always 4326")
+        parser.add_argument("--municipality", help="a municipality's code or name")
+        parser.add_argument("--bbox", help="minx,miny,maxx,maxy in --bbox-crs")
+        parser.add_argument("--polygon", help="WKT or a GeoJSON geometry in --bbox-crs, or "
+                                              "a file holding one")
+        parser.add_argument("--bbox-crs", help="the CRS of --bbox and --polygon "
+                                               "(default EPSG:3006)")
+        parser.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS,
+                            help=f"rows read and written at a time (default {CHUNK_ROWS})")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            bbox = parse_bbox(options["bbox"]) if options["bbox"] else None
+            polygon = None
+            if options["polygon"]:
+                text = options["polygon"]
+                source = Path(text)
+                if len(text) < 1024 and source.is_file():
+                    text = source.read_text(encoding="utf-8")
+                polygon = parse_polygon(text)
+            result = layer_export(
+                options["layer"], file_format=options["file_format"], out=options["out"],
+                crs=options["crs"], municipality=options["municipality"], bbox=bbox,
+                polygon=polygon, bbox_crs=options["bbox_crs"],
+                chunk_rows=max(1, options["chunk_rows"]),
+                progress=SyncCommand._progress(options["layer"]))
+        except GeodataError as exc:
+            sys.stderr.write("\n")
+            raise CommandError(f"{exc} ({exc.code})") from exc
+        sys.stderr.write("\n")
+        rate = result.features / max(result.seconds, 1e-6)
+        self.stdout.write(
+            f"{result.layer}: {result.features} features written to {result.path} "
+            f"({result.label}, EPSG:{result.srid}) in {result.seconds:.1f} s "
+            f"({rate:.0f} features/s)")
+        for sidecar in result.sidecars:
+            self.stdout.write(f"  beside it: {sidecar}")
