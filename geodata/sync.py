@@ -26,6 +26,7 @@ from geodata.errors import (
     SourceUnavailable,
     UnsupportedSource,
 )
+from geodata.hooks import sync_changed
 from geodata.kinds import Kind, kind_for
 from geodata.models import CatalogueEntry, Source, SyncRun
 from geodata.presets import PRESETS, MappingError
@@ -318,6 +319,7 @@ def source_sync(source: Source, bbox: tuple[float, float, float, float] | None =
     run.repairs = "\n".join(fetched.repaired[:10_000])
     _finish(run, counts)
     Source.objects.filter(pk=source.pk).update(consecutive_failures=0, circuit_open_until=None)
+    sync_changed(source, run)  # e.g. re-check the open cases that read this layer
     return run
 
 

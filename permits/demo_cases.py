@@ -224,10 +224,10 @@ def story_play(story: Story, cast: Cast, today: date, rng: random.Random) -> App
             application.refresh_from_db()
             proposer = step_play(step, application, cast, applicant, proposer)
     application.refresh_from_db()
-    if application.status in (Status.SUBMITTED, Status.DECIDED, Status.NOTIFIED):
-        # Some applicants rate the e-service after sending, or after the decision.
-        if rng.random() < 0.7:
-            feedback_give(application, applicant, rng.choice((3, 4, 4, 5, 5, 5)), "")
+    # Some applicants rate the e-service after sending, or after the decision.
+    if application.status in (Status.SUBMITTED, Status.DECIDED, Status.NOTIFIED) \
+            and rng.random() < 0.7:
+        feedback_give(application, applicant, rng.choice((3, 4, 4, 5, 5, 5)), "")
     return application
 
 

@@ -24,6 +24,8 @@ urlpatterns = [
     path("handlaggare/arenden/", officer.queue, name="officer-queue"),
     path("handlaggare/arenden/<int:pk>/", officer.case_detail, name="officer-case"),
     path("handlaggare/arenden/<int:pk>/atgard/", officer.case_move, name="officer-move"),
+    path("handlaggare/arenden/<int:pk>/kontroller/", officer.case_checks,
+         name="officer-checks"),
     path("handlaggare/arenden/<int:pk>/logg.csv", officer.case_audit_csv,
          name="officer-case-audit"),
     path("handlaggare/logg.csv", officer.audit_csv, name="officer-audit"),

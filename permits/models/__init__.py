@@ -21,10 +21,12 @@ from permits.models.casework import (
     FeeTable,
     StaffRole,
 )
+from permits.models.checks import CaseCheck, CheckAssessment
 from permits.models.tokens import ApiToken
 
 __all__ = [
-    "ApiToken", "Application", "ApplicationEvent", "Attachment", "AttachmentKind", "CaseCounter",
-    "CaseType", "Committee", "CompletionItem", "CompletionRequest", "Decision", "DrawnFeature",
-    "Feedback", "FeeRow", "FeeTable", "Measure", "StaffRole",
+    "ApiToken", "Application", "ApplicationEvent", "Attachment", "AttachmentKind", "CaseCheck",
+    "CaseCounter", "CaseType", "CheckAssessment", "Committee", "CompletionItem",
+    "CompletionRequest", "Decision", "DrawnFeature", "Feedback", "FeeRow", "FeeTable", "Measure",
+    "StaffRole",
 ]

@@ -41,6 +41,7 @@ from permits.models import (
 )
 from permits.services import clock as service_clock
 from permits.services.casework import event_record
+from permits.services.checks import checks_on_receipt
 from permits.services.fees import fee_estimate, fee_table_in_force
 from permits.workflow import Status
 
@@ -348,6 +349,7 @@ def application_submit(application: Application, actor: AbstractBaseUser) -> App
         application.refresh_from_db()
         _event(application, actor, "submitted", number)
     _confirm(application)
+    checks_on_receipt(application)
     return application
 
 

@@ -15,13 +15,14 @@ from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from permits.exceptions import PermitsError
+from permits.exceptions import InvalidCasework, NotAllowed, PermitsError
 from permits.forms.officer import QUEUE_LABELS, AuditExportForm, ExtendForm, MoveForm, QueueForm
 from permits.history import label, staff_history
-from permits.models import Application, ApplicationEvent
+from permits.models import Application, ApplicationEvent, CaseCheck, CheckAssessment
 from permits.selectors.casework import (
     case_get,
     case_queue,
@@ -39,6 +40,7 @@ from permits.services.casework import (
     event_record,
     transitions_for,
 )
+from permits.services.checks import case_check_acknowledge, case_check_run, check_assess
 from permits.workflow import OPEN, Role, Status
 
 PAGE_SIZE = 50
@@ -110,6 +112,7 @@ def _case_context(request: HttpRequest, application: Application,
         "is_officer": Role.OFFICER in roles_by_municipality(request.user).get(
             application.municipality_id or 0, set()),
         "is_open": application.status in OPEN,
+        **_checks_context(application),
         "can_extend": (application.extended_weeks == 0 and state is not None
                        and state.first_deadline is not None
                        and application.status in OPEN - {Status.PROPOSED}
@@ -156,6 +159,65 @@ def case_move(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "permits/officer/case.html",
                       _case_context(request, application, move_form), status=exc.http_status)
     return redirect("permits:officer-case", pk=pk)
+
+
+def _checks_context(application: Application) -> dict[str, Any]:
+    """The latest checks of the case, the officer's assessments of them, and the re-check
+    still to be acknowledged (if any)."""
+    latest = CaseCheck.objects.filter(application=application).order_by(
+        "-run_at", "-id").first()
+    assessed: dict[str, CheckAssessment] = {}
+    for assessment in application.check_assessments.select_related("by"):
+        assessed[assessment.code] = assessment  # the last one of each check counts
+    checks = [{**check, "assessment": assessed.get(check["code"])}
+              for check in (latest.result.get("checks", []) if latest else [])]
+    return {"check_run": latest, "checks": checks,
+            "regulations": latest.result.get("regulations", []) if latest else [],
+            "check_plan": latest.result.get("plan") if latest else None,
+            "recheck": CaseCheck.objects.filter(application=application, acknowledged_at=None)
+            .exclude(changes=[]).order_by("-run_at", "-id").first(),
+            "verdicts": CheckAssessment.Verdict.choices}
+
+
+@login_required
+@require_POST
+def case_checks(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run the checks again, acknowledge a re-check, or assess one check."""
+    application = _case(request, pk)
+    what = request.POST.get("do", "")
+    try:
+        if what == "run":
+            if Role.OFFICER not in roles_by_municipality(request.user).get(
+                    application.municipality_id or 0, set()):
+                raise NotAllowed(_("Only an officer of the municipality runs the checks."))
+            if case_check_run(application=application, reason=CaseCheck.Reason.ASKED,
+                              actor=request.user) is None:
+                raise InvalidCasework(_("Nothing is drawn to check on this case."))
+            messages.success(request, _("The checks are run again."))
+        elif what == "acknowledge":
+            run = CaseCheck.objects.filter(application=application,
+                                           pk=_number(request.POST.get("run"))).first()
+            if run is None:
+                raise Http404
+            case_check_acknowledge(actor=request.user, check_run=run, ip=client_ip(request))
+            messages.success(request, _("The re-check is acknowledged."))
+        elif what == "assess":
+            check_assess(actor=request.user, application=application,
+                         code=request.POST.get("code", ""),
+                         verdict=request.POST.get("verdict", ""),
+                         note=request.POST.get("note", ""), ip=client_ip(request))
+            messages.success(request, _("The assessment is recorded."))
+        else:
+            raise InvalidCasework(_("There is no such action."))
+    except PermitsError as exc:
+        messages.error(request, str(exc))
+        return render(request, "permits/officer/case.html",
+                      _case_context(request, application), status=exc.http_status)
+    return redirect(f"{reverse('permits:officer-case', args=[pk])}#checks-heading")
+
+
+def _number(value: str | None) -> int:
+    return int(value) if value and value.isascii() and value.isdigit() else 0
 
 
 def _officer_of(application: Application, value: str) -> Any:
