@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -300,3 +301,44 @@ class CatalogueEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bestammelsekod}: {self.bestammelseformulering}"
+
+
+class ExportRun(models.Model):
+    """One export: who asked for what, with which filter, how far it has come, and the
+    file it made. The record of exports for the audit: never changed once finished."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     null=True, blank=True, related_name="+")
+    via = models.CharField(max_length=20, default="page")  # page, command
+    layer = models.CharField(_("layer"), max_length=40)
+    file_format = models.CharField(_("format"), max_length=20)
+    srid = models.PositiveIntegerField(_("CRS (EPSG)"))
+    filters = models.JSONField(_("filter"), default=dict, blank=True)
+    personal_data = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    written = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    file = models.FileField(upload_to="exports/%Y/%m/", blank=True, max_length=300)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+
+    def __str__(self) -> str:
+        return f"{self.layer} {self.file_format} EPSG:{self.srid} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(100 * self.written / self.total) if self.total else 0

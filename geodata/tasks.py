@@ -56,3 +56,13 @@ def sync_due_sources() -> list[str]:
         sync_source.delay(source.pk)
         names.append(source.name)
     return names
+
+
+@shared_task(name="geodata.export_layer")
+def export_layer(run_id: int) -> dict[str, Any]:
+    """Make a recorded export; return its outcome (a failure is recorded on the run)."""
+    from geodata.exports.runs import export_run_make
+    from geodata.models import ExportRun
+
+    run = export_run_make(ExportRun.objects.select_related("requested_by").get(pk=run_id))
+    return {"run": run.pk, "status": run.status, "written": run.written, "error": run.error}

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from permits.views import applicant as views
-from permits.views import officer, statistics
+from permits.views import gis, officer, statistics
 
 app_name = "permits"
 urlpatterns = [
@@ -13,6 +13,9 @@ urlpatterns = [
     path("ansokan/<int:pk>/bilaga/<int:attachment_id>/", views.attachment_download,
          name="attachment"),
     path("ansokan/<int:pk>/omdome/", views.feedback, name="feedback"),
+    path("gis/export/", gis.export_page, name="gis-export"),
+    path("gis/export/<int:pk>/", gis.export_run, name="gis-export-run"),
+    path("gis/export/<int:pk>/fil", gis.export_download, name="gis-export-download"),
     path("statistik/", statistics.statistics_page, name="statistics"),
     path("statistik/statistik.json", statistics.statistics_json, name="statistics-json"),
     path("statistik/<slug:name>.csv", statistics.statistics_csv, name="statistics-csv"),

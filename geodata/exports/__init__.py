@@ -18,10 +18,11 @@ from geodata.exports.errors import (
 from geodata.exports.export import EXPORT_SRIDS, ExportResult, export_srid, layer_export
 from geodata.exports.filters import parse_bbox, parse_polygon
 from geodata.exports.formats import FORMATS, format_get
-from geodata.exports.layers import LAYERS, layer_get
+from geodata.exports.layers import LAYERS, Column, Layer, layer_get, layer_names, register
 
 __all__ = [
-    "EXPORT_SRIDS", "FORMATS", "LAYERS", "ExportError", "ExportResult", "InvalidArea",
-    "UnknownFormat", "UnknownLayer", "UnknownMunicipalityFilter", "UnsupportedExportCRS",
-    "export_srid", "format_get", "layer_export", "layer_get", "parse_bbox", "parse_polygon",
+    "EXPORT_SRIDS", "FORMATS", "LAYERS", "Column", "ExportError", "ExportResult", "InvalidArea",
+    "Layer", "UnknownFormat", "UnknownLayer", "UnknownMunicipalityFilter",
+    "UnsupportedExportCRS", "export_srid", "format_get", "layer_export", "layer_get",
+    "layer_names", "parse_bbox", "parse_polygon", "register",
 ]

@@ -38,6 +38,7 @@ class ExportResult:
     sidecars: tuple[Path, ...]
     features: int
     seconds: float
+    kommunkod: str | None = None  # the municipality the export was limited to
 
 
 def export_srid(fmt: Format, crs: str | int | None) -> int:
@@ -62,20 +63,25 @@ def layer_export(layer: str, *, file_format: str, out: str | Path,
                  crs: str | int | None = None, municipality: str | None = None,
                  bbox: Sequence[float] | None = None, polygon: Any = None,
                  bbox_crs: str | int | None = None, chunk_rows: int = CHUNK_ROWS,
-                 progress: Progress | None = None) -> ExportResult:
+                 progress: Progress | None = None, user: Any = None,
+                 layer_filters: dict[str, Any] | None = None) -> ExportResult:
     """Export a cached layer to a file, streamed a chunk at a time.
 
     ``crs`` is the CRS written (EPSG:3006 by default; GeoJSON is always WGS 84);
     ``municipality`` a code or name; ``bbox`` (minx, miny, maxx, maxy) or ``polygon`` (a
     shapely geometry) are in ``bbox_crs`` (EPSG:3006 by default) and take the features
     that intersect them. The file appears whole at ``out`` or not at all.
-    ``progress(written, total)`` is called as chunks are written.
+    ``progress(written, total)`` is called as chunks are written. A layer another app
+    registered is made for ``user`` (what it carries may depend on who asks) and
+    ``layer_filters`` (its own, such as a case's status).
     """
-    spec, fmt = layer_get(layer), format_get(file_format)
+    fmt = format_get(file_format)
     srid = export_srid(fmt, crs)
     area_srid = srid_of(bbox_crs) if bbox_crs is not None else STORAGE_SRID
     where = export_filter(municipality=municipality, bbox=bbox, polygon=polygon,
                           srid=area_srid)
+    spec = layer_get(layer, user=user,
+                     filters={**(layer_filters or {}), "kommunkod": where.kommunkod})
     target = Path(out)
     if not target.parent.is_dir():
         raise ExportError(_("The folder %(folder)s does not exist.")
@@ -109,4 +115,4 @@ def layer_export(layer: str, *, file_format: str, out: str | Path,
                 os.replace(extra, sidecars[-1])
         os.replace(made, target)
     return ExportResult(spec.name, fmt.name, fmt.label, srid, target, tuple(sidecars),
-                        written, time.monotonic() - started)
+                        written, time.monotonic() - started, where.kommunkod)

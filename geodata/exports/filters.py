@@ -34,11 +34,11 @@ _BY_SOURCE = ("t.source_id IN (SELECT s.id FROM {sources} s JOIN {municipalities
               "ON m.id = s.municipality_id WHERE m.kommunkod = %s)")
 _IN_AREA = {
     # The GiST index serves ST_Intersects.
-    "postgresql": "ST_Intersects(t.geom, ST_GeomFromWKB(%s, {srid}))",
+    "postgresql": "ST_Intersects(t.{column}, ST_GeomFromWKB(%s, {srid}))",
     # SpatiaLite's R*Tree is only used when asked through its SpatialIndex table.
     "sqlite": ("t.id IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = %s AND "
-               "f_geometry_column = 'geom' AND search_frame = GeomFromWKB(%s, {srid})) "
-               "AND Intersects(t.geom, GeomFromWKB(%s, {srid}))"),
+               "f_geometry_column = '{column}' AND search_frame = GeomFromWKB(%s, {srid})) "
+               "AND Intersects(t.{column}, GeomFromWKB(%s, {srid}))"),
 }
 
 
@@ -53,8 +53,13 @@ class ExportFilter:
         """Return SQL conditions on the table (aliased ``t``) and their parameters."""
         clauses: list[str] = []
         params: list[Any] = []
+        for sql, values in layer.where:
+            clauses.append(sql)
+            params += list(values)
         if self.kommunkod:
-            if layer.municipality_column:
+            if layer.municipality_sql:
+                clauses.append(f"{layer.municipality_sql} = %s")
+            elif layer.municipality_column:
                 clauses.append(f"t.{layer.municipality_column} = %s")
             else:  # buildings and regulations belong to a municipality through their source
                 clauses.append(_BY_SOURCE.format(sources=Source._meta.db_table,
@@ -62,7 +67,8 @@ class ExportFilter:
             params.append(self.kommunkod)
         if self.area is not None:
             wkb = shapely.to_wkb(self.area)
-            clauses.append(_IN_AREA[vendor].format(srid=STORAGE_SRID))
+            clauses.append(_IN_AREA[vendor].format(srid=STORAGE_SRID,
+                                                   column=layer.geometry_column))
             # The table's name is a parameter of SpatiaLite's index query.
             params += [layer.table, wkb, wkb] if vendor == "sqlite" else [wkb]
         return clauses, params

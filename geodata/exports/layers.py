@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,13 +54,23 @@ class Column:
 
 @dataclass(frozen=True)
 class Layer:
-    """An exportable layer: a cache table and what of it an export carries."""
+    """An exportable layer: a table and what of it an export carries.
+
+    The cache's layers are made here; another app registers its own (``register``), e.g.
+    permits' cases, whose municipality is an SQL expression and whose rows are limited
+    (``where``: conditions always applied, written against the table aliased ``t``).
+    """
 
     name: str
     table: str
     columns: tuple[Column, ...]
     geometry_type: str  # as OGR names it: MultiPolygon or Point
     municipality_column: str | None
+    geometry_column: str = "geom"
+    municipality_sql: str | None = None  # an expression on ``t`` giving the kommunkod
+    # Conditions always applied, each SQL on ``t`` (written by the layer's own code) with
+    # its parameters (the values, never put into the SQL).
+    where: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     def schema(self) -> pa.Schema:
         """Return the Arrow schema of the layer's chunks (the geometry last, as WKB)."""
@@ -86,13 +96,32 @@ def _layer(name: str) -> Layer:
 
 
 LAYERS: dict[str, Layer] = {name: _layer(name) for name in KINDS}
+# Layers of other apps, made for the user who exports and the filter asked for (what a
+# layer carries may depend on who asks: personal data only for those allowed; its own
+# filters, such as a case's status, come as ``where`` conditions).
+LayerFactory = Callable[[Any, dict[str, Any]], Layer]
+_REGISTERED: dict[str, LayerFactory] = {}
 
 
-def layer_get(name: str) -> Layer:
-    """Return the exportable layer of that name; raise UnknownLayer (400) otherwise."""
-    try:
-        return LAYERS[name.strip().lower()]
-    except KeyError:
-        raise UnknownLayer(
-            _("There is no layer %(layer)s to export; choose one of %(layers)s.")
-            % {"layer": repr(name), "layers": ", ".join(LAYERS)}) from None
+def register(name: str, factory: LayerFactory) -> None:
+    """Offer another app's layer for export under ``name``."""
+    _REGISTERED[name] = factory
+
+
+def layer_names() -> list[str]:
+    """Every layer name an export may ask for."""
+    return [*LAYERS, *_REGISTERED]
+
+
+def layer_get(name: str, *, user: Any = None, filters: dict[str, Any] | None = None
+              ) -> Layer:
+    """Return the exportable layer of that name (a registered one made for ``user`` and
+    ``filters``: ``kommunkod`` and the layer's own); raise UnknownLayer (400) otherwise."""
+    key = name.strip().lower()
+    if key in LAYERS:
+        return LAYERS[key]
+    if key in _REGISTERED:
+        return _REGISTERED[key](user, filters or {})
+    raise UnknownLayer(
+        _("There is no layer %(layer)s to export; choose one of %(layers)s.")
+        % {"layer": repr(name), "layers": ", ".join(layer_names())}) from None

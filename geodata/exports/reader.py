@@ -51,7 +51,8 @@ def layer_batches(layer: Layer, export_filter: ExportFilter, *, srid: int,
     """Yield the layer's rows the filter takes, ``chunk_rows`` at a time, in ``srid``."""
     vendor = connection.vendor
     columns = ", ".join(c.sql[vendor] for c in layer.columns)
-    geom = "ST_AsBinary(t.geom)" if vendor == "postgresql" else "AsBinary(t.geom)"
+    column = f"t.{layer.geometry_column}"
+    geom = f"ST_AsBinary({column})" if vendor == "postgresql" else f"AsBinary({column})"
     where, params = _where(layer, export_filter, vendor, ["t.id > %s"])
     sql = (f"SELECT t.id, {columns}, {geom} FROM {layer.table} t{where} "  # noqa: S608
            "ORDER BY t.id LIMIT %s")

@@ -7,11 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from geodata.errors import GeodataError
-from geodata.exports import FORMATS, LAYERS, layer_export, parse_bbox, parse_polygon
+from geodata.exports import FORMATS, layer_export, parse_bbox, parse_polygon
+from geodata.exports.layers import layer_get
 from geodata.exports.reader import CHUNK_ROWS
+from geodata.exports.runs import PERSONAL
 from geodata.management.commands.geodata_sync import Command as SyncCommand
+from geodata.models import ExportRun
 
 
 class Command(BaseCommand):
@@ -22,7 +26,8 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("layer", help=f"one of {', '.join(LAYERS)}")
+        parser.add_argument("layer", help="one of parcels, addresses, buildings, plans, "
+                                           "regulations, cases")
         parser.add_argument("--format", required=True, dest="file_format",
                             help=f"one of {', '.join(FORMATS)}")
         parser.add_argument("--out", required=True, help="the file to write")
@@ -34,10 +39,20 @@ class Command(BaseCommand):
                                               "a file holding one")
         parser.add_argument("--bbox-crs", help="the CRS of --bbox and --polygon "
                                                "(default EPSG:3006)")
+        parser.add_argument("--user", help="who exports (the user name kept in the record "
+                                           "of exports; a registered layer such as cases "
+                                           "carries what that user may see)")
         parser.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS,
                             help=f"rows read and written at a time (default {CHUNK_ROWS})")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from django.contrib.auth import get_user_model
+
+        user = None
+        if options["user"]:
+            user = get_user_model().objects.filter(username=options["user"]).first()
+            if user is None:
+                raise CommandError(f"no user {options['user']!r}")
         try:
             bbox = parse_bbox(options["bbox"]) if options["bbox"] else None
             polygon = None
@@ -52,10 +67,20 @@ class Command(BaseCommand):
                 crs=options["crs"], municipality=options["municipality"], bbox=bbox,
                 polygon=polygon, bbox_crs=options["bbox_crs"],
                 chunk_rows=max(1, options["chunk_rows"]),
-                progress=SyncCommand._progress(options["layer"]))
+                progress=SyncCommand._progress(options["layer"]), user=user)
         except GeodataError as exc:
             sys.stderr.write("\n")
             raise CommandError(f"{exc} ({exc.code})") from exc
+        # Every export is in the record of exports: who, what, which filter.
+        ExportRun.objects.create(
+            requested_by=user, via="command", layer=result.layer,
+            file_format=result.file_format, srid=result.srid,
+            filters={k: options[k] for k in ("municipality", "bbox", "polygon", "bbox_crs")
+                     if options[k]} | {"out": str(result.path)},
+            status=ExportRun.Status.DONE, written=result.features, total=result.features,
+            personal_data=any(c.name in PERSONAL for c in layer_get(
+                result.layer, user=user, filters={"kommunkod": result.kommunkod}).columns),
+            finished_at=timezone.now())
         sys.stderr.write("\n")
         rate = result.features / max(result.seconds, 1e-6)
         self.stdout.write(
