@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("permits.urls")),
     path("api/v1/", include("geodata.urls")),
     path("api/v1/", cases_api.urls),
+    path("ogc/", include("geodata.publish.urls")),
     path("konto/logga-in/", auth_views.LoginView.as_view(), name="login"),
     path("konto/logga-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

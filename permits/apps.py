@@ -8,6 +8,7 @@ class PermitsConfig(AppConfig):
 
     def ready(self) -> None:
         from geodata.hooks import after_sync
+        from permits.exports import register_exports
         from permits.publish import register_open_cases
         from permits.services.checks import checks_after_sync
 
@@ -15,3 +16,5 @@ class PermitsConfig(AppConfig):
         after_sync(checks_after_sync)
         # Decided cases as open data in geodata's OGC API (geodata never imports permits).
         register_open_cases()
+        # Cases are a layer GIS staff export like the cache's.
+        register_exports()

@@ -12,6 +12,8 @@ DEB_PACKAGES=(
 # Redis for background work (and the worker test, which starts its own if none runs).
 command -v redis-server >/dev/null || DEB_PACKAGES+=(redis-server)
 [ "${WITH_POSTGIS:-0}" = 1 ] && DEB_PACKAGES+=(postgresql-15-postgis-3)
+# QGIS, headless, for the acceptance test of the OGC API at /ogc/ (QGIS as a client).
+[ "${WITH_QGIS:-0}" = 1 ] && DEB_PACKAGES+=(python3-qgis qgis-providers)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
