@@ -43,6 +43,7 @@ if env.str("LOVKARTA_OIDC_CLIENT_ID", default=""):
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "emap.csp.MapCSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -51,6 +52,16 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Content-Security-Policy (django-csp) on every page: scripts and styles only from our own
+# static files, nothing inline, no eval. The map scripts are static files configured by
+# json_script data (emap); a page with a map adds the origin of its background tiles to
+# img-src (emap.csp.MapCSPMiddleware).
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
+    "default-src": ["'self'"], "script-src": ["'self'"], "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"], "connect-src": ["'self'"], "object-src": ["'none'"],
+    "base-uri": ["'self'"], "form-action": ["'self'"], "frame-ancestors": ["'none'"],
+}}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

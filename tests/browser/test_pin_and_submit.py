@@ -136,7 +136,9 @@ def test_keyboard_only_path(page, live_server, demo_users):
     page.focus("#id_designation")
     page.keyboard.type("tomming 2:6")
     # Suggestions arrive while typing (a datalist the browser offers).
-    page.wait_for_function("document.querySelectorAll('#designation-list option').length > 0")
+    # A locator waits in Playwright's own world: wait_for_function polls with eval, which
+    # the pages' Content-Security-Policy refuses.
+    page.locator("#designation-list option").first.wait_for(state="attached")
     assert page.eval_on_selector("#designation-list option", "o => o.value") == (
         "SUNDSVALL TOMMING 2:6")
     page.keyboard.press("Enter")  # the form's first button: search

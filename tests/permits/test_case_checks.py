@@ -233,3 +233,28 @@ def test_a_case_is_checked_on_receipt(demo_users, django_capture_on_commit_callb
     run = CaseCheck.objects.get(application=application)
     assert run.reason == CaseCheck.Reason.SUBMITTED and run.run_by is None
     assert no_building(run)["measured"] == 19.55
+
+
+def test_the_audit_trail_shows_the_systems_own_checks(demo_users,
+                                                       django_capture_on_commit_callbacks):
+    """A case checked on receipt has an audit row with no person behind it."""
+    from django.test import Client
+
+    from geodata.models import Parcel
+
+    applicant = demo_users["sokande"]
+    application = application_start(applicant, "BL", "nybyggnad")
+    abboten = Parcel.objects.get(beteckning="SUNDSVALL ABBOTEN 1")
+    application_save(application, applicant, DraftInput(
+        case_type="BL", measure="nybyggnad", description="Ett hus.",
+        contact_email="sara@example.invalid", parcel_objektidentitet=str(
+            abboten.objektidentitet), drawn=footprint_geojson()))
+    attachment_add(application, applicant, "situationsplan", pdf_upload())
+    with django_capture_on_commit_callbacks(execute=True):
+        application_submit(application, applicant)
+    assert ApplicationEvent.objects.filter(application=application, kind="checks",
+                                           actor=None).exists()
+    officer = Client()
+    officer.force_login(demo_users["handlaggare"])
+    response = officer.get(f"/handlaggare/arenden/{application.pk}/")
+    assert response.status_code == 200 and "systemet" in response.content.decode()
