@@ -4,7 +4,7 @@ PY := .venv/bin/python
 FIXTURE := var/fixtures/sundsvall.gpkg
 FIXTURE_2280 := var/fixtures/harnosand.gpkg
 
-.PHONY: run test deps fixtures lint bench clean
+.PHONY: run test deps fixtures lint bench clean backup restore
 
 run: deps fixtures
 	@scripts/run.sh
@@ -31,6 +31,15 @@ lint: deps
 bench: deps fixtures
 	WITH_POSTGIS=1 scripts/setup.sh
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# One tar of the database and the media files (FILE=... to name it; default var/backups/).
+backup: deps
+	$(PY) manage.py lovkarta_backup $(FILE)
+
+# Restore FILE into an empty database (RESTORE_ARGS=--force to replace what is there).
+restore: deps
+	@test -n "$(FILE)" || { echo "Usage: make restore FILE=var/backups/lovkarta-....tar" >&2; exit 2; }
+	$(PY) manage.py lovkarta_restore "$(FILE)" $(RESTORE_ARGS)
 
 clean:
 	rm -rf var/static var/test-*.sqlite3 var/fixtures

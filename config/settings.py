@@ -1,12 +1,13 @@
 """Lovkarta settings, read from the environment (django-environ).
 
 The embedded default needs nothing set: SpatiaLite under ``var/``, the local OGC server on
-127.0.0.1:8081. Production sets ``DATABASE_URL=postgis://...``, ``SECRET_KEY``,
-``LOVKARTA_DEBUG=false``, ``ALLOWED_HOSTS`` and, for background work, ``REDIS_URL``.
+127.0.0.1:8081. Production sets ``LOVKARTA_PRODUCTION=1``, ``DATABASE_URL=postgis://...``,
+``SECRET_KEY``, ``ALLOWED_HOSTS`` and, for background work, ``REDIS_URL``.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -17,13 +18,42 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 VAR_DIR = Path(env.str("LOVKARTA_VAR_DIR", default=str(BASE_DIR / "var")))
 
-DEBUG = env.bool("LOVKARTA_DEBUG", default=True)
+# Debug pages only when asked for: `make run` (scripts/run.sh) sets LOVKARTA_DEBUG=1.
+DEBUG = env.bool("LOVKARTA_DEBUG", default=False)
+# The production profile (LOVKARTA_PRODUCTION=1): behind an HTTPS proxy, with a real secret
+# and named hosts; each of those fails loudly when missing instead of falling back to a
+# development value. `manage.py check --deploy` gives no warnings with it.
+LOVKARTA_PRODUCTION = env.bool("LOVKARTA_PRODUCTION", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when LOVKARTA_DEBUG is false")
-    SECRET_KEY = "insecure-development-key-only-for-the-embedded-demo"  # noqa: S105
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+if LOVKARTA_PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("LOVKARTA_DEBUG must be off with LOVKARTA_PRODUCTION=1")
+    if (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+            or SECRET_KEY.startswith("django-insecure-")):
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be a random string of at least 50 characters in production; "
+            "make one with: python -c 'from django.core.management.utils import "
+            "get_random_secret_key; print(get_random_secret_key())'")
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS must name the site's host names in production "
+            "(comma-separated, e.g. bygglov.sundsvall.se)")
+    # The proxy ends TLS and says so in X-Forwarded-Proto (it must overwrite any the
+    # client sent); Django redirects plain HTTP and marks its cookies secure.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("LOVKARTA_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("LOVKARTA_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("LOVKARTA_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("LOVKARTA_HSTS_PRELOAD", default=True)
+else:
+    if not SECRET_KEY:
+        # Named so that `check --deploy` flags it (security.W009) wherever it is used.
+        SECRET_KEY = "django-insecure-development-key-only-for-the-embedded-demo"  # noqa: S105
+    ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -145,6 +175,35 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
+# Log-in protection (django-axes, config/login_protection.py): an account is locked after
+# LOVKARTA_LOGIN_FAILURES_PER_ACCOUNT failed log-ins, an address after ..._PER_ADDRESS
+# (higher: a town hall's staff share one), each for LOVKARTA_LOGIN_COOLOFF_MINUTES after
+# the last failure, the right password included. One Swedish message for every lock-out,
+# whether the account exists or not; attempts, failures and log-ins are in the admin,
+# where deleting an attempt unlocks. Axes checks first, before any backend (e-ID too).
+LOVKARTA_LOGIN_FAILURES_PER_ACCOUNT = env.int("LOVKARTA_LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOVKARTA_LOGIN_FAILURES_PER_ADDRESS = env.int("LOVKARTA_LOGIN_FAILURES_PER_ADDRESS", default=20)
+LOVKARTA_LOGIN_COOLOFF_MINUTES = env.int("LOVKARTA_LOGIN_COOLOFF_MINUTES", default=15)
+# Proxies in front that append to X-Forwarded-For (production assumes one): the address
+# the nearest one saw is the client's.
+LOVKARTA_PROXY_COUNT = env.int("LOVKARTA_PROXY_COUNT", default=1 if LOVKARTA_PRODUCTION else 0)
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last: it replaces the view's answer
+AUTHENTICATION_BACKENDS.insert(0, "axes.backends.AxesStandaloneBackend")
+AXES_HANDLER = "config.login_protection.LoginProtectionHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = LOVKARTA_LOGIN_FAILURES_PER_ACCOUNT
+AXES_COOLOFF_TIME = timedelta(minutes=LOVKARTA_LOGIN_COOLOFF_MINUTES)
+AXES_CLIENT_IP_CALLABLE = "config.login_protection.client_address"
+AXES_LOCKOUT_CALLABLE = "config.login_protection.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# A success does not clear the address's count: one's own account must not reset it.
+AXES_RESET_ON_SUCCESS = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Masked in the stored request data and the log lines (a password typed as a user name,
+# OIDC's code and state); the log lines keep the address, the admin has the user name.
+AXES_SENSITIVE_PARAMETERS = ["username", "password", "csrfmiddlewaretoken", "code", "state"]
+
 # Swedish first, English second.
 LANGUAGE_CODE = "sv"
 LANGUAGES = [("sv", "Svenska"), ("en", "English")]
@@ -251,6 +310,8 @@ LOGGING = {
                                                               default="INFO")},
         "permits": {"handlers": ["console"], "level": env.str("LOVKARTA_LOG_LEVEL",
                                                               default="INFO")},
+        # Failed log-ins and lock-outs (user name and address masked; the admin has them).
+        "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 

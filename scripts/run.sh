@@ -8,6 +8,9 @@ OGC_PORT="${LOVKARTA_OGC_PORT:-8081}"
 # Härnösand, the second municipality of the installation, has a GIS server of its own.
 OGC_PORT_2280="${LOVKARTA_OGC_PORT_2280:-8082}"
 WEB_PORT="${LOVKARTA_WEB_PORT:-8000}"
+# The demo shows Django's debug pages and serves static files itself; elsewhere debug is
+# off unless LOVKARTA_DEBUG=1 says otherwise.
+export LOVKARTA_DEBUG="${LOVKARTA_DEBUG:-1}"
 export LOVKARTA_OGC_URL="http://127.0.0.1:${OGC_PORT}/lovkarta"
 
 $PY manage.py migrate --noinput -v 0
