@@ -320,3 +320,13 @@ LOGGING = {
 # not counted.
 LOVKARTA_SLIVER_M2 = env.float("LOVKARTA_SLIVER_M2", default=1.0)
 LOVKARTA_SLIVER_PERCENT = env.float("LOVKARTA_SLIVER_PERCENT", default=1.0)
+
+# Hearings and referrals: the days a neighbour or body has to reply (the installation's
+# default; a committee's own hearing_reply_days wins), reminders by e-mail some days before
+# the reply day and some days after it passed unanswered, and the property register
+# adapter for owners' names (a dotted path to an OwnerRegister; empty: none, letters go
+# to "the owner of" the property at its addresses).
+LOVKARTA_HEARING_REPLY_DAYS = env.int("LOVKARTA_HEARING_REPLY_DAYS", default=14)
+LOVKARTA_HEARING_REMIND_BEFORE_DAYS = env.int("LOVKARTA_HEARING_REMIND_BEFORE_DAYS", default=3)
+LOVKARTA_HEARING_REMIND_AFTER_DAYS = env.int("LOVKARTA_HEARING_REMIND_AFTER_DAYS", default=1)
+LOVKARTA_OWNER_REGISTER = env.str("LOVKARTA_OWNER_REGISTER", default="")

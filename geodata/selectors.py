@@ -28,12 +28,6 @@ from geodata.models import (
     SyncRun,
 )
 
-# A street or road parcel is long and thin: its isoperimetric quotient (4πA/P², 1 for a
-# circle, 0.785 for a square) is far below a building plot's.
-ROAD_COMPACTNESS = 0.12
-ACROSS_THE_ROAD_M = 40.0
-ACROSS_FACTOR = 1.25
-
 
 @dataclass(frozen=True)
 class DataAge:
@@ -251,55 +245,227 @@ def _inner(geometry: GEOSGeometry) -> GEOSGeometry:
     return shrunk if not shrunk.empty else geometry
 
 
+# Neighbours to hear (sakägare, PBL 9:25). A street or road parcel is recognised by what
+# the data says it is: mostly (ROAD_SHARE of it, near the property) under a plan
+# regulation of a street use, or a parcel record whose type names a road. Where the plan
+# says the land is something else, it is not a road whatever its shape; only where no
+# regulation covers it (outside plans) does the shape decide: a road is long and thin, its
+# isoperimetric quotient (4πA/P², 1 for a circle, 0.785 for a square) far below a plot's.
+ROAD_SHARE = 0.5
+ROAD_COMPACTNESS = 0.12
+ACROSS_THE_ROAD_M = 40.0
+ACROSS_FACTOR = 1.25
+ROAD_BRIDGE = 0.9  # of the land between the property and one across the road
+TOUCH_M = 0.05  # closer than this is touching (a shared edge or only a corner)
+MAX_EXTRA_M = 500.0
+# Street uses in plans: the beteckning (Boverket's, and older plans' categories) or the
+# catalogue's kategori of a regulation of allmän plats. Parks and squares of nature are
+# public places too, but what lies beyond a park is not "across the street".
+STREET_BETECKNINGAR = frozenset({"GATA", "LOKALGATA", "HUVUDGATA", "VÄG", "GÅNG",
+                                 "GÅNGVÄG", "GC-VÄG", "TORG"})
+STREET_KATEGORIER = frozenset({"gata", "väg", "gång- och cykelväg", "gångväg", "torg"})
+# Municipal parcel layers that type their own parcels; Lantmäteriet's objekttyp
+# (Fastighet, Samfällighet) does not say road, and a samfällighet is a neighbour to hear.
+ROAD_OBJEKTTYPER = frozenset({"gata", "väg", "vägområde", "allmän väg"})
+
+
+class Relation:
+    """How a neighbour relates to the property, nearest first."""
+
+    TOUCHING = "touching"
+    ACROSS_ROAD = "across_road"
+    NEARBY = "nearby"
+
+    ORDER = (TOUCHING, ACROSS_ROAD, NEARBY)
+
+
+@dataclass
+class NeighbourProperty:
+    """A property to hear: its designation, municipality, how it relates to the applicant's
+    property, how far it is (m), the addresses on it and its parcel areas near by."""
+
+    designation: str
+    kommunkod: str
+    registerenhetsreferens: Any
+    relation: str
+    distance_m: float
+    addresses: list[str] = field(default_factory=list)
+    parcels: list[Parcel] = field(default_factory=list)
+
+
 @dataclass
 class Neighbours:
-    """The parcels to hear about an application (sakägare)."""
+    """The parcels to hear about an application (sakägare), and the properties they make.
+
+    ``touching`` (a shared edge or corner), ``across_road`` (directly across a street or
+    road that touches the property) and ``nearby`` (within the extra distance asked for)
+    are parcel areas; ``roads`` the street parcels recognised, with ``road_basis`` saying
+    how each was (``plan``, ``record`` or ``shape``); ``properties`` one row a property.
+    """
 
     touching: list[Parcel]
     across_road: list[Parcel]
     roads: list[Parcel]
+    nearby: list[Parcel] = field(default_factory=list)
+    road_basis: dict[int, str] = field(default_factory=dict)
+    properties: list[NeighbourProperty] = field(default_factory=list)
 
 
 def _compactness(shape: shapely.Geometry) -> float:
     return 4 * math.pi * shape.area / (shape.length ** 2) if shape.length else 0.0
 
 
+def _is_street_regulation(regulation: Regulation) -> bool:
+    form = regulation.anvandningsform.strip().lower()
+    if form not in ("", "allmän plats"):
+        return False
+    return (regulation.beteckning.strip().upper() in STREET_BETECKNINGAR
+            or regulation.kategori.strip().lower() in STREET_KATEGORIER)
+
+
+def _is_use_regulation(regulation: Regulation) -> bool:
+    """A regulation that says what the land is for (older plans' categories too)."""
+    return regulation.bestammelsetyp.strip().lower() in ("användning", "")
+
+
+@dataclass(frozen=True)
+class _PlanCover:
+    """What the plans say about the land in a window: street land, and other uses."""
+
+    streets: shapely.Geometry
+    uses: shapely.Geometry
+
+    @classmethod
+    def of(cls, window: shapely.Geometry) -> _PlanCover:
+        geom = GEOSGeometry(memoryview(shapely.to_wkb(window)), srid=STORAGE_SRID)
+        streets, uses = [], []
+        for regulation in Regulation.objects.filter(geom__intersects=geom):
+            shape = shapely.from_wkb(bytes(regulation.geom.wkb)).intersection(window)
+            if _is_street_regulation(regulation):
+                streets.append(shape)
+            elif _is_use_regulation(regulation):
+                uses.append(shape)
+        return cls(shapely.union_all(streets), shapely.union_all(uses))
+
+    def road_basis(self, parcel: Parcel, shape: shapely.Geometry,
+                   window: shapely.Geometry) -> str:
+        """Return how a parcel is known as a road (``record``, ``plan``, ``shape``) or ""."""
+        if parcel.objekttyp.strip().lower() in ROAD_OBJEKTTYPER:
+            return "record"
+        part = shape.intersection(window)
+        area = part.area
+        if area > 0:
+            if part.intersection(self.streets).area >= ROAD_SHARE * area:
+                return "plan"
+            if part.intersection(self.uses).area >= ROAD_SHARE * area:
+                return ""  # the plan says it is something else
+        return "shape" if _compactness(shape) < ROAD_COMPACTNESS else ""
+
+
 def is_road(parcel: Parcel) -> bool:
-    """Return True for a street or road parcel (long, thin and full of holes)."""
-    return _compactness(shapely.from_wkb(bytes(parcel.geom.wkb))) < ROAD_COMPACTNESS
+    """Return True for a street or road parcel (by the plan, its record, or its shape)."""
+    shape = shapely.from_wkb(bytes(parcel.geom.wkb))
+    return bool(_PlanCover.of(shape).road_basis(parcel, shape, shape))
 
 
-def neighbours(parcel: Parcel) -> Neighbours:
-    """Return the parcels touching a property, and those directly across a road from it."""
+def neighbours(parcel: Parcel, extra_m: float = 0.0) -> Neighbours:
+    """Return the neighbours of a property (all its areas) to hear.
+
+    Those touching any area (along an edge or only at a corner), those directly across a
+    street or road that touches it, and those within ``extra_m`` metres; the property's
+    own areas and the street parcels are left out.
+    """
+    if not 0 <= extra_m <= MAX_EXTRA_M:
+        raise ValueError(f"extra_m must be between 0 and {MAX_EXTRA_M:g} m")
     own = list(property_parcels(parcel))
     own_ids = {p.pk for p in own}
     own_shape = shapely.union_all([shapely.from_wkb(bytes(p.geom.wkb)) for p in own])
     own_geom = GEOSGeometry(memoryview(shapely.to_wkb(own_shape)), srid=STORAGE_SRID)
+    reach = max(ACROSS_THE_ROAD_M, extra_m)
     near = [p for p in Parcel.objects.filter(
-        source_id=parcel.source_id, geom__dwithin=(own_geom, D(m=ACROSS_THE_ROAD_M)))
+        source_id=parcel.source_id, geom__dwithin=(own_geom, D(m=reach)))
         if p.pk not in own_ids]
     shapes = {p.pk: shapely.from_wkb(bytes(p.geom.wkb)) for p in near}
-    touching = [p for p in near if shapes[p.pk].distance(own_shape) < 0.05]
-    roads = [p for p in touching if _compactness(shapes[p.pk]) < ROAD_COMPACTNESS]
-    road_shapes = [shapes[r.pk] for r in roads]
-    touching_ids = {p.pk for p in touching}
-    candidates = []
-    for p in near:
-        if p.pk in touching_ids:
-            continue
-        # Across the road: the shortest line between the two crosses a road parcel (its
-        # middle inside the road, not along its edge).
-        line = shapely.shortest_line(own_shape, shapes[p.pk])
-        middle = line.interpolate(0.5, normalized=True)
-        if line.length > 0.5 and any(road.contains(middle) and road.buffer(0.05).contains(line)
-                                     for road in road_shapes):
-            candidates.append((line.length, p))
-    # Directly across: about as far as the road is wide, not further along the street.
-    nearest = min((d for d, _ in candidates), default=0.0)
-    across = [p for d, p in candidates if d <= nearest * ACROSS_FACTOR + 0.01]
+    distance = {p.pk: float(shapes[p.pk].distance(own_shape)) for p in near}
+    window = own_shape.buffer(reach + 1.0)
+    cover = _PlanCover.of(window)
+    basis = {p.pk: cover.road_basis(p, shapes[p.pk], window) for p in near}
+    roads = [p for p in near if basis[p.pk]]
+    touching = [p for p in near if not basis[p.pk] and distance[p.pk] < TOUCH_M]
+    across = _across_road(own_shape, [p for p in near if not basis[p.pk]
+                                      and distance[p.pk] >= TOUCH_M],
+                          [shapes[r.pk] for r in roads if distance[r.pk] < TOUCH_M], shapes,
+                          distance)
+    found = {p.pk for p in touching} | {p.pk for p in across}
+    nearby = [p for p in near if not basis[p.pk] and p.pk not in found
+              and distance[p.pk] <= extra_m]
     key = lambda p: (p.beteckning, p.omradesnummer)  # noqa: E731
-    return Neighbours(touching=sorted([p for p in touching if p not in roads], key=key),
-                      across_road=sorted(across, key=key), roads=sorted(roads, key=key))
+    result = Neighbours(touching=sorted(touching, key=key),
+                        across_road=sorted(across, key=key), roads=sorted(roads, key=key),
+                        nearby=sorted(nearby, key=key),
+                        road_basis={r.pk: basis[r.pk] for r in roads})
+    result.properties = _neighbour_properties(result, distance)
+    return result
+
+
+def _across_road(own_shape: shapely.Geometry, candidates: list[Parcel],
+                 road_shapes: list[shapely.Geometry], shapes: dict[int, shapely.Geometry],
+                 distance: dict[int, float]) -> list[Parcel]:
+    """Return the parcels directly across one of the roads from the property.
+
+    The land between the two (the hull of their facing parts, less the two) must be road
+    (ROAD_BRIDGE of it, one road most), and the gap about as wide as that road is there,
+    not further along the street. The shortest line alone is not enough: between
+    rectangles it may run along a road's edge.
+    """
+    if not road_shapes:
+        return []
+    crossing: dict[int, list[tuple[float, Parcel]]] = {}
+    for p in candidates:
+        shape, gap = shapes[p.pk], distance[p.pk]
+        facing = shapely.union_all([own_shape.intersection(shape.buffer(gap + 0.5)),
+                                    shape.intersection(own_shape.buffer(gap + 0.5))])
+        bridge = facing.convex_hull.difference(shapely.union_all([own_shape, shape]))
+        if bridge.area < 0.01:
+            continue
+        on_road = [bridge.intersection(road).area for road in road_shapes]
+        if sum(on_road) >= ROAD_BRIDGE * bridge.area:
+            road = max(range(len(on_road)), key=on_road.__getitem__)
+            crossing.setdefault(road, []).append((gap, p))
+    out = []
+    for found in crossing.values():
+        nearest = min(d for d, _p in found)
+        out += [p for d, p in found if d <= nearest * ACROSS_FACTOR + 0.01]
+    return out
+
+
+def _neighbour_properties(found: Neighbours, distance: dict[int, float]
+                          ) -> list[NeighbourProperty]:
+    """Group the neighbour parcels by property, with the addresses on each property."""
+    by_ref: dict[Any, NeighbourProperty] = {}
+    for relation, parcels in ((Relation.TOUCHING, found.touching),
+                              (Relation.ACROSS_ROAD, found.across_road),
+                              (Relation.NEARBY, found.nearby)):
+        for p in parcels:
+            entry = by_ref.setdefault(p.registerenhetsreferens, NeighbourProperty(
+                designation=p.beteckning, kommunkod=p.kommunkod,
+                registerenhetsreferens=p.registerenhetsreferens, relation=relation,
+                distance_m=round(distance[p.pk], 2)))
+            entry.parcels.append(p)
+            entry.distance_m = min(entry.distance_m, round(distance[p.pk], 2))
+    addresses: dict[Any, list[str]] = {}
+    found_addresses = sorted(
+        Address.objects.filter(registerenhetsreferens__in=list(by_ref)),
+        key=lambda a: (a.adressomrade.lower(), _number(a.adressplatsnummer),
+                       a.bokstavstillagg, a.search_text))
+    for address in found_addresses:
+        place = f"{address.postnummer} {address.postort}".strip()
+        addresses.setdefault(address.registerenhetsreferens, []).append(
+            f"{address.adress}, {place}" if place else address.adress)
+    for ref, entry in by_ref.items():
+        entry.addresses = addresses.get(ref, [])
+    return sorted(by_ref.values(), key=lambda e: (
+        Relation.ORDER.index(e.relation), e.designation))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from permits.models import (
     Committee,
     FeeRow,
     FeeTable,
+    HearingParty,
+    ReferralBody,
     StaffRole,
 )
 from permits.services import clock as service_clock
@@ -148,6 +150,26 @@ class FeeTableAdmin(MunicipalScope):
                            area_to_m2=r.area_to_m2, factor=r.factor) for r in rows)
             self.message_user(request, _("A new version from %(day)s is made: change it "
                                          "before that day.") % {"day": tomorrow})
+
+
+@admin.register(ReferralBody)
+class ReferralBodyAdmin(MunicipalScope):
+    """The bodies a municipality refers cases to (remissinstanser)."""
+
+    list_display = ["name", "municipality", "email", "active"]
+    list_filter = ["municipality", "active"]
+    search_fields = ["name"]
+
+
+@admin.register(HearingParty)
+class HearingPartyAdmin(ReadOnly):
+    """Those heard and referred to, as the cases record them (changed only on the case)."""
+
+    list_display = ["application", "kind", "designation", "name", "sent_on", "reply_by",
+                    "reply", "received_on"]
+    list_filter = ["kind", "reply"]
+    search_fields = ["application__case_number", "designation", "name"]
+    exclude = ["letter"]
 
 
 @admin.register(ApiToken)

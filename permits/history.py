@@ -31,6 +31,12 @@ EVENT_LABELS = {
     "document": _("Document generated"),
     "fee": _("Fee changed"),
     "export": _("Exported"),
+    "checks": _("Checked against the plan"),
+    "checks_acknowledged": _("Re-check acknowledged"),
+    "check_assessed": _("Check assessed"),
+    "hearing_letter": _("Hearing or referral letter sent"),
+    "hearing_reply": _("Reply to a hearing or referral"),
+    "hearing_reminder": _("Reminder sent"),
 }
 
 

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from permits.views import applicant as views
-from permits.views import gis, officer, statistics
+from permits.views import gis, hearings, officer, statistics
 
 app_name = "permits"
 urlpatterns = [
@@ -32,4 +32,12 @@ urlpatterns = [
     path("handlaggare/arenden/<int:pk>/logg.csv", officer.case_audit_csv,
          name="officer-case-audit"),
     path("handlaggare/logg.csv", officer.audit_csv, name="officer-audit"),
+    path("handlaggare/arenden/<int:pk>/grannar/", hearings.hearing_start_view,
+         name="officer-hearing"),
+    path("handlaggare/arenden/<int:pk>/grannar.csv", hearings.neighbours_csv,
+         name="officer-neighbours-csv"),
+    path("handlaggare/arenden/<int:pk>/grannar/<int:party_id>/svar/", hearings.reply_view,
+         name="officer-hearing-reply"),
+    path("handlaggare/arenden/<int:pk>/grannar/<int:party_id>/brev.pdf",
+         hearings.letter_pdf, name="officer-hearing-letter"),
 ]

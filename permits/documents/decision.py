@@ -143,4 +143,6 @@ def _fee(decision: Decision, application: Application, sheet: object) -> list[ob
 def served_on(application: Application) -> list[str]:
     """Who is served the decision: the applicant, and those heard who objected."""
     people = [application.contact_name or application.applicant.get_username()]
+    people += [p.name for p in application.hearing_parties.filter(
+        kind="neighbour", reply="objection")]
     return people

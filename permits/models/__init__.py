@@ -22,6 +22,7 @@ from permits.models.casework import (
     StaffRole,
 )
 from permits.models.checks import CaseCheck, CheckAssessment
+from permits.models.hearings import HearingParty, ReferralBody
 from permits.models.tokens import ApiToken
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "CaseCounter", "CaseType", "CheckAssessment", "Committee", "CompletionItem",
     "CompletionRequest", "Decision", "DrawnFeature", "Feedback", "FeeRow", "FeeTable", "Measure",
     "StaffRole",
+    "HearingParty", "ReferralBody",
 ]

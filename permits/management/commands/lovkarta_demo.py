@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from geodata.models import Municipality, Source
-from permits.models import Committee, FeeRow, FeeTable, StaffRole
+from permits.models import Committee, FeeRow, FeeTable, ReferralBody, StaffRole
 from permits.selectors.applications import GIS_GROUP
 from permits.workflow import Role
 
@@ -43,6 +43,24 @@ ADMIN_GROUP = "kommunadministratorer"
 # kommunkod: name, building committee, its case number prefix
 MUNICIPALITIES = {"2281": ("Sundsvall", "Bygg- och miljönämnden", "BYGG"),
                   "2280": ("Härnösand", "Miljö- och byggnadsnämnden", "MBN")}
+
+
+# The bodies each municipality refers cases to: name, postal address, e-mail.
+REFERRAL_BODIES = {
+    "2281": [("Miljökontoret", "Sundsvalls kommun\n851 85 Sundsvall",
+              "miljokontoret@example.invalid"),
+             ("Länsstyrelsen Västernorrland", "871 86 Härnösand",
+              "vasternorrland@example.invalid"),
+             ("Trafikverket", "781 89 Borlänge", "trafikverket@example.invalid"),
+             ("Sundsvall Energi", "Box 823\n851 23 Sundsvall", "elnat@example.invalid")],
+    "2280": [("Miljökontoret", "Härnösands kommun\n871 80 Härnösand",
+              "miljo@example.invalid"),
+             ("Länsstyrelsen Västernorrland", "871 86 Härnösand",
+              "vasternorrland@example.invalid"),
+             ("Trafikverket", "781 89 Borlänge", "trafikverket@example.invalid"),
+             ("Härnösand Energi & Miljö", "Box 4\n871 21 Härnösand",
+              "hemab@example.invalid")],
+}
 
 
 # name (after the municipality's prefix), protocol, layer, holds, preset, enabled
@@ -97,6 +115,9 @@ class Command(BaseCommand):
                     FeeRow(table=table, case_type=case_type, area_from_m2=low,
                            area_to_m2=high, factor=Decimal(factor))
                     for case_type, bands in FEE_FACTORS.items() for low, high, factor in bands)
+            for body, address, email in REFERRAL_BODIES[code]:
+                ReferralBody.objects.get_or_create(municipality=municipality, name=body,
+                                                   defaults={"address": address, "email": email})
         sundsvall = Municipality.objects.get(kommunkod="2281")
         url = options["ogc_url"].rstrip("/")
         Source.objects.update_or_create(name="boverket-planbestammelsekatalogen", defaults={
@@ -132,7 +153,8 @@ class Command(BaseCommand):
         admins, _ = Group.objects.get_or_create(name=ADMIN_GROUP)
         admins.permissions.set(Permission.objects.filter(
             content_type__app_label="permits",
-            content_type__model__in=["feetable", "feerow", "committee", "staffrole"]))
+            content_type__model__in=["feetable", "feerow", "committee", "staffrole",
+                                     "referralbody"]))
         for username, first, last, uses_admin, roles in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username, defaults={
                 "first_name": first, "last_name": last, "email": f"{username}@example.invalid"})
