@@ -7,10 +7,12 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from django.core.files import File
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from geodata.crs import STORAGE_SRID, srid_of
@@ -46,6 +48,30 @@ def export_run_create(*, user: Any, layer: str, file_format: str, crs: str | int
 PERSONAL = frozenset({"contact_name", "contact_email", "contact_phone"})
 
 
+def _progress_writer(pk: int) -> tuple[Callable[[int, int | None], None], Callable[[], None]]:
+    """Return (write, close): how a running export keeps its progress.
+
+    On PostgreSQL an export reads from one read-only snapshot (a transaction of its own)
+    when it is not inside a caller's transaction; its progress is then written on a
+    connection of its own, so the page sees it at once. Elsewhere the export's own
+    connection writes it.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        def write(written: int, total: int | None) -> None:
+            ExportRun.objects.filter(pk=pk).update(written=written, total=total)
+
+        return write, lambda: None
+    own = connections.create_connection(DEFAULT_DB_ALIAS)
+    table = connection.ops.quote_name(ExportRun._meta.db_table)
+
+    def write_own(written: int, total: int | None) -> None:
+        with own.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET written = %s, total = %s "  # noqa: S608
+                           "WHERE id = %s", [written, total, pk])
+
+    return write_own, own.close
+
+
 def export_run_queue(run: ExportRun) -> None:
     """Make the export in the background (Celery with a broker, inline without), once
     the run's row is committed."""
@@ -60,12 +86,13 @@ def export_run_make(run: ExportRun) -> ExportRun:
     """Make the export of a recorded run, keeping its progress, then its file or error."""
     ExportRun.objects.filter(pk=run.pk).update(status=ExportRun.Status.RUNNING)
     last = [0.0]
+    write, done = _progress_writer(run.pk)
 
     def progress(written: int, total: int | None) -> None:
         now = time.monotonic()
         if now - last[0] >= PROGRESS_EVERY_S or (total is not None and written >= total):
             last[0] = now
-            ExportRun.objects.filter(pk=run.pk).update(written=written, total=total)
+            write(written, total)
 
     filters = run.filters
     fmt = format_get(run.file_format)
@@ -79,11 +106,14 @@ def export_run_make(run: ExportRun) -> ExportRun:
                 user=run.requested_by, layer_filters=filters)
             with result.path.open("rb") as handle:
                 run.file.save(result.path.name, File(handle), save=False)
+        done()
         run.written, run.total = result.features, result.features
         run.status = ExportRun.Status.DONE
     except GeodataError as exc:
+        done()
         run.status, run.error = ExportRun.Status.FAILED, str(exc)
     except Exception as exc:  # recorded for the user, then raised for the log and worker
+        done()
         run.status = ExportRun.Status.FAILED
         run.error = f"{run.layer}: internal error {type(exc).__name__}"
         run.finished_at = timezone.now()
