@@ -128,6 +128,15 @@ def parcel_at_view(request: HttpRequest) -> JsonResponse:
                                         fid=str(parcel.objektidentitet)), content_type=GEOJSON)
 
 
+def _text(request: HttpRequest, name: str) -> str:
+    """Return a text parameter; NUL is refused as bad input (PostgreSQL's text cannot
+    hold it, so it would fail the query)."""
+    value = request.GET.get(name, "")
+    if "\x00" in value:
+        raise InvalidInput(f"{name} must not contain the NUL character")
+    return value
+
+
 def _limit(request: HttpRequest) -> int:
     try:
         return max(1, min(MAX_RESULTS, int(request.GET.get("limit", 10))))
@@ -138,9 +147,9 @@ def _limit(request: HttpRequest) -> int:
 @api_view(["GET"])
 def parcel_search_view(request: HttpRequest) -> JsonResponse:
     """Search properties by designation (``q``), tolerant and prefix-completing."""
-    query = request.GET.get("q", "")
+    query = _text(request, "q")
     _srid, out_srid = _srids(request)
-    parcels = parcels_by_designation(query, request.GET.get("kommunkod") or None,
+    parcels = parcels_by_designation(query, _text(request, "kommunkod") or None,
                                      _limit(request))
     features = [geojson.feature(p.geom, parcel_properties(p, with_age=False), out_srid,
                                 fid=str(p.objektidentitet)) for p in parcels]
@@ -153,7 +162,7 @@ def parcel_search_view(request: HttpRequest) -> JsonResponse:
 def address_search_view(request: HttpRequest) -> JsonResponse:
     """Search addresses by prefix (``q``)."""
     _srid, out_srid = _srids(request)
-    found = addresses_search(request.GET.get("q", ""), request.GET.get("kommunkod") or None,
+    found = addresses_search(_text(request, "q"), _text(request, "kommunkod") or None,
                              _limit(request))
     features = [geojson.feature(a.geom, address_properties(a), out_srid,
                                 fid=str(a.objektidentitet)) for a in found]

@@ -12,13 +12,30 @@ CRS_PARAMS: list[dict[str, Any]] = [
      "description": "CRS of the geometries in the answer (default CRS84 lon/lat)."},
 ]
 XY = [{"name": n, "in": "query", "required": True, "schema": {"type": "number"},
-       "description": d} for n, d in (("x", "easting or longitude"), ("y", "northing or latitude"))]
-SEARCH = [{"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
-          {"name": "kommunkod", "in": "query", "schema": {"type": "string"}},
+       "description": d, "example": e} for n, d, e in (
+    ("x", "easting or longitude", 616133.457), ("y", "northing or latitude", 6919896.543))]
+SEARCH = [{"name": "q", "in": "query", "required": True, "schema": {"type": "string"},
+           "example": "tomming 2:6"},
+          {"name": "kommunkod", "in": "query", "schema": {"type": "string"}, "example": "2281"},
           {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 10,
                                                       "maximum": 50}}]
-ERROR = {"description": "Bad request", "content": {"application/json": {"schema": {
-    "type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}}}}
+# A GeoJSON Polygon in lon/lat (the default srid of a posted geometry): 10 x 10 m in Sundsvall.
+FOOTPRINT = {"type": "Polygon", "coordinates": [[
+    [17.2464033, 62.392146], [17.2465966, 62.3921429], [17.2466033, 62.3922325],
+    [17.24641, 62.3922357], [17.2464033, 62.392146]]]}
+ERROR_SCHEMA = {"type": "object", "required": ["code", "description", "error"], "properties": {
+    "code": {"type": "string", "description": "stable, e.g. invalid_input, unknown_crs"},
+    "description": {"type": "string", "description": "what was wrong, in the caller's language"},
+    "error": {"type": "string", "description": "the description again (the first v1 key)"}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+
+
+ERROR = _error("Bad request")
+TOO_LARGE = _error("The body is larger than LOVKARTA_API_MAX_BODY_BYTES")
 FEATURE = {"type": "object", "required": ["type", "geometry", "properties"],
            "properties": {"type": {"const": "Feature"}, "geometry": {"type": "object"},
                           "properties": {"type": "object"}, "id": {"type": "string"}}}
@@ -49,7 +66,7 @@ def document(server_url: str) -> dict[str, Any]:
             "/parcels/at": {"get": {"summary": "The parcel at a point",
                                     "parameters": XY + CRS_PARAMS,
                                     "responses": {**_ok(FEATURE),
-                                                  "404": {"description": "No parcel there"}}}},
+                                                  "404": _error("No parcel there")}}},
             "/parcels/search": {"get": {"summary": "Properties by designation",
                                         "parameters": SEARCH + CRS_PARAMS[1:],
                                         "responses": _ok(COLLECTION)}},
@@ -61,16 +78,20 @@ def document(server_url: str) -> dict[str, Any]:
                         "parameters": XY + CRS_PARAMS,
                         "responses": _ok(report, "application/json")},
                 "post": {"summary": "Parcels, plans and regulations under a geometry",
-                         "parameters": CRS_PARAMS,
+                         # A posted geometry is in lon/lat unless srid says otherwise.
+                         "parameters": [{**CRS_PARAMS[0], "schema": {
+                             "type": "string", "default": "4326"}}, CRS_PARAMS[1]],
                          "requestBody": {"required": True, "content": {
-                             "application/json": {"schema": {"type": "object"}}}},
-                         "responses": _ok(report, "application/json")}},
+                             "application/json": {"schema": {"type": "object"},
+                                                  "example": FOOTPRINT}}},
+                         "responses": {**_ok(report, "application/json"),
+                                       "413": TOO_LARGE}}},
             "/parcels/{objektidentitet}/neighbours": {"get": {
                 "summary": "Neighbours to hear: touching and across a road",
                 "parameters": [{"name": "objektidentitet", "in": "path", "required": True,
                                 "schema": {"type": "string", "format": "uuid"}},
                                *CRS_PARAMS[1:]],
                 "responses": {**_ok({"type": "object"}, "application/json"),
-                              "404": {"description": "No such parcel"}}}},
+                              "404": _error("No such parcel")}}},
         },
     }

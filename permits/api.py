@@ -11,7 +11,7 @@ OpenAPI document is derived from this module by django-ninja (``/api/v1/cases/op
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
+from pydantic import AfterValidator
 
 from permits.checks.api import router as checks_router
 from permits.exceptions import NotAllowed, PermitsError
@@ -62,6 +63,17 @@ api = NinjaAPI(
     auth=[BearerToken(), Session()],
 )
 api.add_router("/", checks_router)  # POST /checks, open: it reads only public plan data
+
+
+def _without_nul(value: str) -> str:
+    # PostgreSQL's text cannot hold NUL: refused here, as bad input (400), before a query
+    # or a row could fail on it (500).
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character (\\u0000)")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_without_nul)]
 
 
 class ErrorOut(Schema):
@@ -126,18 +138,18 @@ class TransitionIn(Schema):
     """A move of the workflow; ``reason`` is what the audit trail records as why."""
 
     action: Literal[tuple(TRANSITIONS)]  # type: ignore[valid-type]
-    reason: str = Field("", max_length=4000)
+    reason: Text = Field("", max_length=4000)
     on: date | None = Field(None, description="e.g. the day the application was complete")
     reply_by: date | None = None
-    items: list[tuple[str, str]] = Field(default_factory=list, max_length=50,
+    items: list[tuple[Text, Text]] = Field(default_factory=list, max_length=50,
                                          description="(attachment kind, what is missing)")
     outcome: Literal[tuple(Outcome.values)] | None = None  # type: ignore[valid-type]
-    conditions: str = Field("", max_length=10000)
-    delegation_point: str = Field("", max_length=200)
+    conditions: Text = Field("", max_length=10000)
+    delegation_point: Text = Field("", max_length=200)
 
 
 class AssignIn(Schema):
-    officer: str | None = Field(description="username; null leaves the case unassigned")
+    officer: Text | None = Field(description="username; null leaves the case unassigned")
 
 
 class CaseQuery(Schema):
@@ -146,8 +158,8 @@ class CaseQuery(Schema):
     case_type: Literal[tuple(CaseType.values)] | None = None  # type: ignore[valid-type]
     municipality: str | None = Field(None, pattern=r"^\d{4}$", description="kommunkod")
     deadline_before: date | None = None
-    property: str = Field("", max_length=100)
-    applicant: str = Field("", max_length=100)
+    property: Text = Field("", max_length=100)
+    applicant: Text = Field("", max_length=100)
     after: int = Field(0, ge=0, description="return cases after this id (from `next`)")
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
 
@@ -197,8 +209,11 @@ def _staff(request: HttpRequest) -> Any:
 
 
 def _case(user: Any, ref: str) -> Application:
+    if "\x00" in ref:  # no case number holds one (and PostgreSQL's text cannot)
+        raise Http404
     cases = cases_for_staff(user)
-    found = (cases.filter(pk=int(ref)) if ref.isdigit() and len(ref) < 12
+    # ASCII digits only: "²" is a digit to str.isdigit() but not to int().
+    found = (cases.filter(pk=int(ref)) if ref.isascii() and ref.isdigit() and len(ref) < 12
              else cases.filter(case_number=ref)).first()
     if found is None:
         raise Http404

@@ -34,7 +34,12 @@ FOOTPRINT_TYPES = ("Polygon", "MultiPolygon")
 class ChecksIn(BaseModel):
     """A footprint to check: a GeoJSON Polygon or MultiPolygon (or a Feature of one)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "geometry": {"type": "Polygon", "coordinates": [[
+            [616128.457, 6919884.543], [616138.457, 6919884.543],
+            [616138.457, 6919894.543], [616128.457, 6919894.543],
+            [616128.457, 6919884.543]]]},
+        "srid": 3006, "height_m": 6.5}]})
 
     geometry: dict[str, Any] = PydanticField(
         description="GeoJSON geometry (Polygon or MultiPolygon) or Feature")

@@ -100,36 +100,63 @@ def _editable(application: Application) -> None:
         raise NotEditable(_("The application has been sent and can no longer be changed."))
 
 
+# What the applicant fills in, and what a draft save writes: never the status, the case
+# number or the casework, which a submission (or an officer) may have set meanwhile.
+DRAFT_FIELDS = ("case_type", "measure", "description", "building_area_m2", "height_m",
+                "floors", "contact_name", "contact_email", "contact_phone")
+SAVED_FIELDS = (*DRAFT_FIELDS, "location", "parcel", "property_designation",
+                "parcel_objektidentitet", "site_is_whole_parcel", "site")
+
+
+def _lock_draft(application: Application) -> None:
+    """Take the application for this transaction and check that it is still a draft.
+
+    Call inside ``transaction.atomic()``. On PostgreSQL the row is locked; on SpatiaLite
+    the transaction began IMMEDIATE and so already holds the database's write lock. Either
+    way a save, an upload and a submit of one draft wait for each other, and the status
+    is read after the wait: a save never writes over a submission that came first.
+    """
+    application.status = Application.objects.select_for_update().values_list(
+        "status", flat=True).get(pk=application.pk)
+    _editable(application)
+
+
 def application_save(application: Application, actor: AbstractBaseUser,
                      data: DraftInput) -> Application:
     """Save a draft: the answers, the location, the site and the drawings.
 
     Everything valid is kept even when something else is wrong, so that nothing the
-    applicant typed is lost; the first problem is then raised as a FieldError.
+    applicant typed is lost; the first problem is then raised as a FieldError. Raises
+    NotEditable if the application has been sent (perhaps a moment ago, from another tab).
     """
     _editable(application)
-    for name in ("case_type", "measure", "description", "building_area_m2", "height_m",
-                 "floors", "contact_name", "contact_email", "contact_phone"):
-        setattr(application, name, getattr(data, name))
-    problems: list[FieldError] = []
-    try:
-        _place(application, data)
-    except FieldError as exc:
-        problems.append(exc)
-    with transaction.atomic():
+    # In the order of the form: the place, the site, the drawings. The drawings are read
+    # before the transaction, so that the lock is held for the writes only.
+    problems: dict[str, FieldError] = {}
+    drawn: list[DrawnFeature] | None = None
+    if data.drawn is not None:
         try:
-            _site(application, data)
+            drawn = _drawn_features(application, data.drawn)
         except FieldError as exc:
-            problems.append(exc)
-        application.save()
-        if data.drawn is not None:
+            problems["drawn"] = exc
+    with transaction.atomic():
+        _lock_draft(application)
+        for name in DRAFT_FIELDS:
+            setattr(application, name, getattr(data, name))
+        for step, apply in (("place", _place), ("site", _site)):
             try:
-                _drawings(application, data.drawn)
+                apply(application, data)
             except FieldError as exc:
-                problems.append(exc)
-    _event(application, actor, "saved")
-    if problems:
-        raise problems[0]
+                problems[step] = exc
+        application.save(update_fields=SAVED_FIELDS)
+        if drawn is not None:
+            application.drawn.all().delete()
+            DrawnFeature.objects.bulk_create(drawn)
+        _event(application, actor, "saved")
+    first = next((problems[step] for step in ("place", "site", "drawn") if step in problems),
+                 None)
+    if first is not None:
+        raise first
     return application
 
 
@@ -226,8 +253,9 @@ def _polygon_from_corners(text: str) -> shapely.Geometry:
     return polygon
 
 
-def _drawings(application: Application, collection: dict[str, Any]) -> None:
-    """Replace the drawn features with those of a GeoJSON FeatureCollection (lon/lat)."""
+def _drawn_features(application: Application,
+                    collection: dict[str, Any]) -> list[DrawnFeature]:
+    """Return the drawn features of a GeoJSON FeatureCollection (lon/lat), unsaved."""
     kinds = set(DrawnFeature.Kind.values)
     try:
         features = features_from_geojson(collection, srid=WEB_SRID)
@@ -243,8 +271,7 @@ def _drawings(application: Application, collection: dict[str, Any]) -> None:
                                 kind=kind if kind in kinds else DrawnFeature.Kind.OTHER,
                                 geom=GEOSGeometry(memoryview(shapely.to_wkb(shape)),
                                                   srid=STORAGE_SRID)))
-    application.drawn.all().delete()
-    DrawnFeature.objects.bulk_create(new)
+    return new
 
 
 def attachment_add(application: Application, actor: AbstractBaseUser, kind: str,
@@ -253,14 +280,18 @@ def attachment_add(application: Application, actor: AbstractBaseUser, kind: str,
     _editable(application)
     if kind not in AttachmentKind.values:
         raise FieldError("attachment_kind", _("Choose what kind of document it is."))
+    # Read and checked before the transaction: the lock is held for the writes only.
     checked = check_pdf(upload, application.attachments.count())
     attachment = Attachment(application=application, kind=kind,
                             original_name=(upload.name or "dokument.pdf")[:255],
                             size=checked.size, sha256=checked.sha256, pages=checked.pages)
-    attachment.file.save(f"{application.pk}-{checked.sha256[:16]}.pdf", upload, save=False)
-    attachment.save()
-    _event(application, actor, "attachment", f"{attachment.get_kind_display()}: "
-                                             f"{attachment.original_name}")
+    with transaction.atomic():
+        _lock_draft(application)
+        attachment.file.save(f"{application.pk}-{checked.sha256[:16]}.pdf", upload,
+                             save=False)
+        attachment.save()
+        _event(application, actor, "attachment", f"{attachment.get_kind_display()}: "
+                                                 f"{attachment.original_name}")
     return attachment
 
 
@@ -268,11 +299,15 @@ def attachment_remove(application: Application, actor: AbstractBaseUser,
                       attachment_id: int) -> None:
     """Remove an attachment from a draft."""
     _editable(application)
-    attachment = application.attachments.filter(pk=attachment_id).first()
-    if attachment is not None:
-        attachment.file.delete(save=False)
+    with transaction.atomic():
+        _lock_draft(application)
+        attachment = application.attachments.filter(pk=attachment_id).first()
+        if attachment is None:
+            return
         attachment.delete()
         _event(application, actor, "attachment-removed", attachment.original_name)
+    # The file goes once its row is gone for good.
+    attachment.file.delete(save=False)
 
 
 def case_number_next(municipality: Municipality, year: int) -> str:
@@ -321,21 +356,29 @@ def application_submit(application: Application, actor: AbstractBaseUser) -> App
     """Send a complete draft: give it a case number, record it and confirm by e-mail.
 
     Idempotent: a double click or a replayed request finds the application already sent
-    and returns it; of two racing requests only one moves it from draft (a conditional
-    UPDATE), so there is one case number. The parcel comes from the cache, so an
-    applicant can submit even when Lantmäteriet is down.
+    and returns it. The draft is taken first (``_lock_draft``): racing submits and saves
+    of one draft wait for each other, so there is one case number, the application is
+    checked as it was last saved, and no save lands after it was sent. The parcel comes
+    from the cache, so an applicant can submit even when Lantmäteriet is down.
     """
     if application.status != Status.DRAFT:
         return application
-    _complete(application)
-    municipality = _municipality_for(application.parcel.kommunkod if application.parcel
-                                     else None)
-    now = service_clock.now()
-    received = timezone.localdate(now)
-    # The fee table in force on the day of receipt is the case's for good (PBL taxa).
-    table = fee_table_in_force(municipality, received)
-    deadline = case_clock(application.case_type, received).deadline
     with transaction.atomic():
+        try:
+            _lock_draft(application)
+        except NotEditable:
+            application.refresh_from_db()
+            return application
+        application.refresh_from_db()
+        _complete(application)
+        municipality = _municipality_for(application.parcel.kommunkod if application.parcel
+                                         else None)
+        now = service_clock.now()
+        received = timezone.localdate(now)
+        # The fee table in force on the day of receipt is the case's for good (PBL taxa).
+        table = fee_table_in_force(municipality, received)
+        deadline = case_clock(application.case_type, received).deadline
+        # Conditional as well: a second guard should the lock ever be left out.
         moved = Application.objects.filter(pk=application.pk, status=Status.DRAFT).update(
             status=Status.SUBMITTED, submitted_at=now, municipality=municipality,
             received_on=received, deadline=deadline, fee_table=table,

@@ -107,7 +107,12 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = DraftForm(request.POST, request.FILES)
         action = request.POST.get("action", "save")
         if form.is_valid():
-            done = _handle(request, application, form, action, results)
+            try:
+                done = _handle(request, application, form, action, results)
+            except NotEditable as exc:
+                # Sent meanwhile (a second tab, a double click): nothing is left to change.
+                messages.info(request, str(exc))
+                return redirect("permits:application", pk=pk)
             if done is not None:
                 return done
     else:
