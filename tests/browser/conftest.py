@@ -49,6 +49,9 @@ def page(browser, live_server, settings, ogc_server):
     page.on("response", lambda r: page.failed.append(f"{r.status} {r.url}")
             if r.status >= 500 else None)
     page.set_default_timeout(15_000)
+    # A page with a map loads when its background tiles have (MapServer renders them on
+    # demand): on a loaded 2-core machine that can take longer than an action may.
+    page.set_default_navigation_timeout(45_000)
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context.close()

@@ -41,6 +41,7 @@ def user_page(browser, page):
         other.on("response", lambda r: other.failed.append(f"{r.status} {r.url}")
                  if r.status >= 500 else None)
         other.set_default_timeout(15_000)
+        other.set_default_navigation_timeout(45_000)  # as the page fixture's
         return other
 
     yield open_page
