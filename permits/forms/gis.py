@@ -15,8 +15,14 @@ CRS_LABELS = {3006: "SWEREF 99 TM (EPSG:3006)", 3021: "RT 90 2.5 gon V (EPSG:302
               4326: "WGS 84 (EPSG:4326)"}
 
 
+# SWEREF 99's local zones by their central meridians, as GIS staff know them.
+ZONES = {3007: "12 00", 3008: "13 30", 3009: "15 00", 3010: "16 30", 3011: "18 00",
+         3012: "14 15", 3013: "15 45", 3014: "17 15", 3015: "18 45", 3016: "20 15",
+         3017: "21 45", 3018: "23 15"}
+
+
 def _crs_choices() -> list[tuple[str, str]]:
-    zones = [(str(code), f"SWEREF 99 {code} (EPSG:{code})") for code in range(3007, 3019)]
+    zones = [(str(code), f"SWEREF 99 {ZONES[code]} (EPSG:{code})") for code in sorted(ZONES)]
     first = [(str(code), CRS_LABELS[code]) for code in (3006,)]
     rest = [(str(code), CRS_LABELS[code]) for code in (3021, 4326)]
     assert {int(c) for c, _l in first + zones + rest} == set(EXPORT_SRIDS)
