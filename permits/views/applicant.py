@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from geodata.crs import STORAGE_SRID, WEB_SRID, point_to_srid
@@ -121,7 +122,20 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "permits/application_form.html", {
         "form": form, "application": application, "map": maps.application_map(application),
         "report": report, "results": results,
-        "documents": documents_for(application.case_type), "fee": _fee_quote(application)})
+        "documents": documents_for(application.case_type), "fee": _fee_quote(application),
+        "prechecks_texts": PRECHECK_TEXTS})
+
+
+# What the pre-checks beside the map say (permits/static/permits/prechecks.js).
+PRECHECK_TEXTS = {
+    "nothing": _lazy("Nothing drawn to check yet."),
+    "fine": _lazy("What you have drawn follows the detailed plan, as far as the map shows."),
+    "found": _lazy("Worth knowing before you send (the municipality decides):"),
+    "neighbours": _lazy("The neighbours will probably be heard, which takes a few weeks "
+                        "more."),
+    "unreadable": _lazy("The drawing could not be checked:"),
+    "failed": _lazy("The check could not be made just now; you can still send."),
+}
 
 
 def _fee_quote(application: Application) -> FeeQuote | None:

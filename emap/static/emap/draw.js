@@ -61,7 +61,11 @@
         none.textContent = texts.nothing;
         list.appendChild(none);
       }
-      if (input) { input.value = JSON.stringify(collection); }
+      if (input) {
+        input.value = JSON.stringify(collection);
+        // Others on the page (the pre-checks) follow what is drawn.
+        input.dispatchEvent(new Event('change', {bubbles: true}));
+      }
     }
 
     map.on(L.Draw.Event.CREATED, function (e) {
