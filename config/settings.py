@@ -219,6 +219,7 @@ NODE_MODULES = BASE_DIR / "node_modules"
 STATICFILES_DIRS = [
     ("vendor/leaflet", NODE_MODULES / "leaflet" / "dist"),
     ("vendor/leaflet-draw", NODE_MODULES / "leaflet-draw" / "dist"),
+    ("vendor/leaflet-vectorgrid", NODE_MODULES / "leaflet.vectorgrid" / "dist"),
 ]
 MEDIA_ROOT = Path(env.str("LOVKARTA_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Attachments: PDF only, checked by content.

@@ -16,6 +16,9 @@ from jinja2 import Template
 
 LEAFLET_DRAW_JS = "vendor/leaflet-draw/leaflet.draw.js"
 LEAFLET_DRAW_CSS = "vendor/leaflet-draw/leaflet.draw.css"
+# Leaflet.VectorGrid (npm leaflet.vectorgrid, with its protobuf decoder bundled): draws
+# Mapbox vector tiles with Leaflet's own SVG paths; no eval, no inline styles.
+LEAFLET_VECTORGRID_JS = "vendor/leaflet-vectorgrid/Leaflet.VectorGrid.bundled.js"
 
 
 class EmapElement(MacroElement):
@@ -89,20 +92,27 @@ class PointLayer(EmapElement):
 class Outlines(EmapElement):
     """Draw GeoJSON outlines (the chosen property, the site) that do not take clicks.
 
-    ``style`` is a Leaflet path style; ``fit`` fits the map to the outlines.
+    ``style`` is a Leaflet path style (its ``className`` marks the paths); ``fit`` fits the
+    map to the outlines. With a ``name`` the layer switcher offers them under that name;
+    with a ``label`` (a property of the features) each shows it as a tooltip.
     """
 
     kind = "outlines"
     script = "emap/layers.js"
 
-    def __init__(self, data: dict[str, Any], style: dict[str, Any], fit: bool = False) -> None:
+    def __init__(self, data: dict[str, Any], style: dict[str, Any], fit: bool = False,
+                 name: str = "", label: str = "") -> None:
         super().__init__()
         self.data = data
         self.style = style
         self.fit = fit
+        self.name = name
+        self.label = label
 
     def settings(self) -> dict[str, Any]:
-        return {"data": self.data, "style": self.style, "fit": self.fit}
+        extra = {key: value for key, value in (("name", self.name), ("label", self.label))
+                 if value}
+        return {"data": self.data, "style": self.style, "fit": self.fit, **extra}
 
 
 class DrawTool(EmapElement):
@@ -152,3 +162,101 @@ class Legend(EmapElement):
 
     def settings(self) -> dict[str, Any]:
         return {"title": self.title, "entries": [list(entry) for entry in self.entries]}
+
+
+class VectorTiles(EmapElement):
+    """An overlay of Mapbox vector tiles from our own server (Leaflet.VectorGrid).
+
+    ``url`` is an XYZ template (``…/{z}/{x}/{y}.pbf``); ``styles`` gives each layer of the
+    tiles a Leaflet path style, or ``{"by": property, "styles": {value: style},
+    "default": style}`` to style its features by a property. No tile is asked for below
+    ``min_zoom``; above ``max_native_zoom`` the deepest tiles are drawn larger. ``name``
+    labels the overlay in the layer switcher (``show``: on at the start), ``hint`` says
+    what to do when it is hidden by the zoom. ``popup`` makes the features clickable:
+    ``{"title": property, "link": URL template with {property} fields, "rows": [[label,
+    property, {value: text}]]}``. ``key`` names the overlay in ``window.lovkarta.layers``.
+    """
+
+    kind = "vectortiles"
+    script = "emap/vectortiles.js"
+
+    def __init__(self, name: str, url: str, styles: dict[str, Any], *, min_zoom: int = 0,
+                 max_native_zoom: int = 18, show: bool = True, hint: str = "",
+                 popup: dict[str, Any] | None = None, key: str = "") -> None:
+        super().__init__()
+        self.name = name
+        self.url = url
+        self.styles = styles
+        self.min_zoom = min_zoom
+        self.max_native_zoom = max_native_zoom
+        self.show = show
+        self.hint = hint
+        self.popup = popup
+        self.key = key
+        self.default_js = [("leaflet_vectorgrid", static(LEAFLET_VECTORGRID_JS)),
+                           *self.default_js]
+
+    def settings(self) -> dict[str, Any]:
+        return {"name": self.name, "url": self.url, "styles": self.styles,
+                "minZoom": self.min_zoom, "maxNativeZoom": self.max_native_zoom,
+                "show": self.show, "hint": self.hint, "popup": self.popup, "key": self.key}
+
+
+class LayerSwitcher(EmapElement):
+    """A layer switcher (Leaflet's, open, so every layer is a labelled checkbox) for the
+    layers named before it, and a status line that says which of them the zoom hides.
+
+    Add it after the layers it switches."""
+
+    kind = "layerswitcher"
+    script = "emap/switcher.js"
+
+    def __init__(self, title: str, position: str = "topright") -> None:
+        super().__init__()
+        self.title = title
+        self.position = position
+
+    def settings(self) -> dict[str, Any]:
+        return {"title": self.title, "position": self.position}
+
+
+class ClickReport(EmapElement):
+    """Click the map (not a feature): what lies there, from the detail report, as text in
+    the element ``panel`` (a live region), the parcel outlined.
+
+    ``url`` answers ``?x=lon&y=lat&srid=4326`` with the detail report's JSON; ``texts``
+    carries the translated words (``looking``, ``failed``, ``nothing``, ``property``,
+    ``plan``, ``outside``, ``regulations``, ``at``).
+    """
+
+    kind = "clickreport"
+    script = "emap/report.js"
+
+    def __init__(self, url: str, panel: str, texts: dict[str, str]) -> None:
+        super().__init__()
+        self.url = url
+        self.panel = panel
+        self.texts = texts
+
+    def settings(self) -> dict[str, Any]:
+        return {"url": self.url, "panel": self.panel, "texts": self.texts}
+
+
+class MeasureTool(EmapElement):
+    """Measure on the map: a button starts it, each click adds a point, the distance along
+    the points and the area they enclose are written (as text) into the element
+    ``output`` (a live region); a second button clears.
+
+    ``texts``: ``start``, ``stop``, ``clear``, ``distance``, ``area``, ``help``.
+    """
+
+    kind = "measure"
+    script = "emap/measure.js"
+
+    def __init__(self, output: str, texts: dict[str, str]) -> None:
+        super().__init__()
+        self.output = output
+        self.texts = texts
+
+    def settings(self) -> dict[str, Any]:
+        return {"output": self.output, "texts": self.texts}

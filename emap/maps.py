@@ -78,19 +78,22 @@ class LovkartaMap(folium.Map):
         self.label = label
 
 
-def wms_background(url: str, layers: str, attribution: str) -> folium.raster_layers.WmsTileLayer:
-    """Return a WMS 1.3.0 background layer (web mercator tiles from a WMS)."""
+def wms_background(url: str, layers: str, attribution: str, name: str = "Bakgrundskarta",
+                   control: bool = False) -> folium.raster_layers.WmsTileLayer:
+    """Return a WMS 1.3.0 background layer (web mercator tiles from a WMS); ``control``
+    offers it in the map's layer switcher under ``name``."""
     return folium.raster_layers.WmsTileLayer(
         url=url, layers=layers, fmt="image/png", transparent=False, version="1.3.0",
-        attr=attribution, name="Bakgrundskarta", overlay=False, control=False,
+        attr=attribution, name=name, overlay=False, control=control,
         max_zoom=20)
 
 
-def tile_background(url: str, attribution: str, max_native_zoom: int
+def tile_background(url: str, attribution: str, max_native_zoom: int,
+                    name: str = "Bakgrundskarta", control: bool = False
                     ) -> folium.raster_layers.TileLayer:
     """Return a background layer of XYZ tiles (a WMTS layer's web mercator set)."""
     return folium.raster_layers.TileLayer(
-        tiles=url, attr=attribution, name="Bakgrundskarta", overlay=False, control=False,
+        tiles=url, attr=attribution, name=name, overlay=False, control=control,
         max_zoom=20, max_native_zoom=max_native_zoom or None)
 
 
@@ -122,6 +125,12 @@ def _camel(options: dict[str, Any]) -> dict[str, Any]:
     return {camelize(key): value for key, value in options.items()}
 
 
+def _switcher_name(layer: folium.raster_layers.TileLayer | folium.raster_layers.WmsTileLayer
+                   ) -> str | None:
+    """The label a layer switcher gives a folium layer (None: it is not offered)."""
+    return str(layer.layer_name) if layer.control else None
+
+
 def _element_config(element: Element) -> dict[str, Any]:
     """Return the JSON configuration of one element of a map (see emap/static/emap/)."""
     if element._children:  # noqa: SLF001 (branca's tree)
@@ -131,10 +140,10 @@ def _element_config(element: Element) -> dict[str, Any]:
     if isinstance(element, folium.raster_layers.WmsTileLayer):
         # folium has camel-cased these already (and left cql_filter as it is).
         return {"kind": "wms", "url": element.url, "options": dict(element.options),
-                "show": element.show}
+                "show": element.show, "name": _switcher_name(element)}
     if isinstance(element, folium.raster_layers.TileLayer):
         return {"kind": "tiles", "url": element.tiles, "options": _camel(element.options),
-                "show": element.show}
+                "show": element.show, "name": _switcher_name(element)}
     raise UnsupportedElement(
         f"{type(element).__name__} has no static script in emap; add an EmapElement")
 

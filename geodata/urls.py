@@ -1,6 +1,6 @@
 from django.urls import path
 
-from geodata import api
+from geodata import api, tiles
 
 app_name = "geodata"
 urlpatterns = [
@@ -9,5 +9,6 @@ urlpatterns = [
     path("parcels/<uuid:objektidentitet>/neighbours", api.neighbours_view, name="neighbours"),
     path("addresses/search", api.address_search_view, name="address-search"),
     path("detail-report", api.detail_report_view, name="detail-report"),
+    path("tiles/<slug:layer>/<int:z>/<int:x>/<int:y>.pbf", tiles.tile_view, name="tile"),
     path("openapi.json", api.openapi_view, name="openapi"),
 ]

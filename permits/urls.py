@@ -1,7 +1,7 @@
 from django.urls import path
 
 from permits.views import applicant as views
-from permits.views import gis, hearings, officer, statistics
+from permits.views import gis, hearings, officer, review, statistics
 
 app_name = "permits"
 urlpatterns = [
@@ -26,6 +26,9 @@ urlpatterns = [
     path("handlaggare/ansokningar/", views.officer_applications, name="officer-applications"),
     path("handlaggare/arenden/", officer.queue, name="officer-queue"),
     path("handlaggare/arenden/<int:pk>/", officer.case_detail, name="officer-case"),
+    path("handlaggare/karta/", review.review_map, name="officer-review-map"),
+    path("handlaggare/karta/arenden/<int:z>/<int:x>/<int:y>.pbf", review.case_tiles,
+         name="officer-review-tiles"),
     path("handlaggare/arenden/<int:pk>/atgard/", officer.case_move, name="officer-move"),
     path("handlaggare/arenden/<int:pk>/kontroller/", officer.case_checks,
          name="officer-checks"),

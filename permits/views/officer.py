@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from permits.exceptions import InvalidCasework, NotAllowed, PermitsError
 from permits.forms.officer import QUEUE_LABELS, AuditExportForm, ExtendForm, MoveForm, QueueForm
 from permits.history import label, staff_history
+from permits.maps import case_map_context
 from permits.models import Application, ApplicationEvent, CaseCheck, CheckAssessment
 from permits.selectors.casework import (
     case_get,
@@ -113,6 +114,7 @@ def _case_context(request: HttpRequest, application: Application,
             application.municipality_id or 0, set()),
         "is_open": application.status in OPEN,
         **_checks_context(application),
+        **case_map_context(application),
         "can_extend": (application.extended_weeks == 0 and state is not None
                        and state.first_deadline is not None
                        and application.status in OPEN - {Status.PROPOSED}

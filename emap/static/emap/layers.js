@@ -2,7 +2,9 @@
    (emap.elements.PointLayer) and outlines that take no clicks (emap.elements.Outlines).
 
    Configuration: {"kind": "points", "points": [{"lat", "lon", "url", "label"}, …]} and
-   {"kind": "outlines", "data": GeoJSON, "style": Leaflet path style, "fit": bool}. */
+   {"kind": "outlines", "data": GeoJSON, "style": Leaflet path style, "fit": bool,
+   "name": label in the layer switcher (optional), "label": the property each feature
+   shows as a tooltip (optional; the outlines then take the pointer)}. */
 (function () {
   'use strict';
   var emap = window.emap = window.emap || {};
@@ -26,7 +28,23 @@
   };
 
   emap.elements.outlines = function (map, config) {
-    var layer = L.geoJSON(config.data, {style: config.style, interactive: false}).addTo(map);
+    var label = config.label;
+    var layer = L.geoJSON(config.data, {
+      style: config.style, interactive: !!label,
+      onEachFeature: label ? function (feature, path) {
+        var text = feature.properties && feature.properties[label];
+        if (text) {
+          var node = document.createElement('span');  // text, never parsed as HTML
+          node.textContent = String(text);
+          path.bindTooltip(node);
+        }
+      } : null});
+    if (emap.overlay) { emap.overlay(map, config.name, layer, true); } else { layer.addTo(map); }
+    if (config.name) {
+      window.lovkarta = window.lovkarta || {};
+      window.lovkarta.layers = window.lovkarta.layers || {};
+      window.lovkarta.layers[config.name] = layer;
+    }
     if (config.fit && layer.getLayers().length) {
       map.fitBounds(layer.getBounds(), {maxZoom: 18, padding: [20, 20]});
     }

@@ -15,11 +15,20 @@
   var emap = window.emap = window.emap || {};
   emap.elements = emap.elements || {};
 
+  /* The layers a layer switcher offers (emap.elements.layerswitcher, vectortiles.js):
+     each element that names its layer notes it here, in the order they are drawn. */
+  emap.overlay = function (map, label, layer, shown) {
+    map.emapOverlays = map.emapOverlays || [];
+    if (label) { map.emapOverlays.push({label: label, layer: layer}); }
+    if (shown !== false) { layer.addTo(map); }
+    return layer;
+  };
+
   emap.elements.tiles = function (map, config) {
-    if (config.show !== false) { L.tileLayer(config.url, config.options).addTo(map); }
+    emap.overlay(map, config.name, L.tileLayer(config.url, config.options), config.show);
   };
   emap.elements.wms = function (map, config) {
-    if (config.show !== false) { L.tileLayer.wms(config.url, config.options).addTo(map); }
+    emap.overlay(map, config.name, L.tileLayer.wms(config.url, config.options), config.show);
   };
 
   function build(canvas) {
