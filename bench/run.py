@@ -6,6 +6,13 @@
 2. Parcel at point and detail report at ~1,000,000 parcels on PostGIS, against the bare
    SQL through psycopg for the same points; p50 and p95. Target: p95 under 3x the bare
    query, and through the HTTP API under 20 ms.
+3. Export of those ~1,000,000 parcels to GeoPackage and FlatGeobuf, against ogr2ogr
+   (PostGIS to file) in the same run, taking turns (bench/exports.py). Target: at least
+   2x ogr2ogr's features/s; peak memory under 500 MB.
+4. OGC API - Features items (limit 1,000, random 2 km boxes in town, crs and bbox-crs
+   EPSG:3006) against the bare SQL building the same page and against pygeoapi 0.21's
+   PostgreSQL provider on the same table (bench/ogcapi.py). Target: p95 at most 2x the
+   bare SQL's; features/s at least 1.5x pygeoapi's.
 
 Needs PostgreSQL with PostGIS on 127.0.0.1:5432 (`.ci/run` and `make deps WITH_POSTGIS=1`
 install it). Results are printed and written to var/bench/results.json.
@@ -192,8 +199,9 @@ def load_million(parcels: int) -> tuple[float, float, float, float]:
              f"'{holds}', 'lantmateriet', 1000, false, 'none', '', 0, '', '{{}}')", DB)
         psql(f"INSERT INTO geodata_syncrun (source_id, started_at, finished_at, outcome, "
              f"fetched, added, changed, removed, rejected, repaired, source_version, error, "
-             f"rejections, repairs) SELECT id, now(), now(), 'succeeded', 0, 0, 0, 0, 0, 0, "
-             f"'', '', '', '' FROM geodata_source WHERE name = '{name}'", DB)
+             f"rejections, repairs, server_count_exact) SELECT id, now(), now(), 'succeeded', "
+             f"0, 0, 0, 0, 0, 0, '', '', '', '', false FROM geodata_source WHERE name = "
+             f"'{name}'", DB)
     psql("INSERT INTO geodata_parcel (objektidentitet, source_id, synced_at, content_hash, "
          "registerenhetsreferens, objekttyp, kommunkod, kommunnamn, trakt, block, enhet, "
          "omradesnummer, etikett, beteckning, kort_beteckning, senastandrad, geom) "
@@ -238,11 +246,12 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
             ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000)
 
 
-def bench_queries(parcels: int, n: int) -> list[dict[str, object]]:
+def bench_queries(parcels: int, n: int, extent: tuple[float, float, float, float] | None = None
+                  ) -> list[dict[str, object]]:
     import psycopg
     import requests
 
-    extent = load_million(parcels)
+    extent = extent or load_million(parcels)
     rng = random.Random(2281)
     points = [(rng.uniform(extent[0], extent[2]), rng.uniform(extent[1], extent[3]))
               for _ in range(n)]
@@ -339,7 +348,9 @@ def main() -> int:
     parser.add_argument("--query-parcels", type=int, default=1_000_000)
     parser.add_argument("--points", type=int, default=1000)
     parser.add_argument("--page-size", type=int, default=10_000)
-    parser.add_argument("--only", choices=["sync", "query"])
+    parser.add_argument("--only", choices=["sync", "query", "exports", "ogcapi"])
+    parser.add_argument("--boxes", type=int, default=200,
+                        help="2 km boxes asked of each OGC API server (default 200)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each sync tool, taking turns (default 3)")
     args = parser.parse_args()
@@ -351,8 +362,22 @@ def main() -> int:
         results["sync"] = bench_sync(args.page_size, args.sync_parcels, args.repeat)
         (VAR / "results.json").write_text(json.dumps(results, indent=2))
         print_sync(results["sync"], args.page_size)  # type: ignore[arg-type]
+    big = ("query", "exports", "ogcapi")
+    extent = load_million(args.query_parcels) if args.only in (None, *big) else None
     if args.only in (None, "query"):
-        results["queries"] = bench_queries(args.query_parcels, args.points)
+        results["queries"] = bench_queries(args.query_parcels, args.points, extent)
+        (VAR / "results.json").write_text(json.dumps(results, indent=2))
+    if args.only in (None, "exports"):
+        import exports
+
+        count = int(psql("SELECT count(*) FROM geodata_parcel", DB))
+        results["exports"] = exports.bench_exports_in(DB, DATABASE_URL, count, "EPSG:3006",
+                                                      min(args.repeat, 3), ("gpkg", "fgb"))
+        (VAR / "results.json").write_text(json.dumps(results, indent=2))
+    if args.only in (None, "ogcapi"):
+        import ogcapi
+
+        results["ogcapi"] = ogcapi.bench_ogcapi(DB, DATABASE_URL, args.boxes)
         (VAR / "results.json").write_text(json.dumps(results, indent=2))
     if "sync" in results and "queries" in results:
         print_sync(results["sync"], args.page_size)  # type: ignore[arg-type]
@@ -364,6 +389,18 @@ def main() -> int:
             say(f"{r['query']:16} {r['ours_p50_ms']:9.2f} {r['ours_p95_ms']:9.2f} "
                 f"{r['bare_sql_p50_ms']:8.2f} {r['bare_sql_p95_ms']:8.2f} {r['p95_ratio']:6.2f} "
                 f"{r['http_p50_ms']:9.2f} {r['http_p95_ms']:9.2f}")
+    if "exports" in results:
+        import exports
+
+        exports.print_exports(results["exports"],  # type: ignore[arg-type]
+                              f"Export of {args.query_parcels:,} parcels (PostGIS) in "
+                              "EPSG:3006, ours against ogr2ogr")
+    if "ogcapi" in results:
+        import ogcapi
+
+        say(f"\nOGC API items at {args.query_parcels:,} parcels, {args.boxes} boxes")
+        for line in ogcapi.summary(results["ogcapi"]):  # type: ignore[arg-type]
+            say(line)
     return 0
 
 

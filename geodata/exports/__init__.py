@@ -1,10 +1,11 @@
 """Exports of the cached layers: one writer per format family over one streamed reader.
 
-``layer_export`` reads a layer of the cache in chunks keyset-paged by primary key (the
-filters applied in SQL, geometries as WKB), transforms each chunk to the CRS asked for,
-and hands the stream of Arrow record batches to the format's writer: GDAL through
-pyogrio's Arrow path for GeoPackage, FlatGeobuf, GeoJSON, CSV and Shapefile, pyarrow for
-GeoParquet. Memory holds about one chunk, whatever the layer's size.
+``layer_export`` reads a layer of the cache in chunks (on PostgreSQL one binary COPY
+decoded into Arrow columns, PostGIS transforming; elsewhere keyset-paged by primary key
+and transformed here; the filters applied in SQL, geometries as WKB) and hands the stream
+of Arrow record batches to the format's writer: GDAL through pyogrio's Arrow path for
+GeoPackage, FlatGeobuf, GeoJSON, CSV and Shapefile, pyarrow for GeoParquet. Memory holds
+about one chunk, whatever the layer's size.
 """
 
 from geodata.exports.errors import (

@@ -94,14 +94,15 @@ def layer_export(layer: str, *, file_format: str, out: str | Path,
     # Written beside the target and moved into place at the end: a failed export leaves
     # no half-written file, and a reader of the old file never sees a partial one.
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as tmp, \
-            snapshot():
+            snapshot() as snapshot_id:
         total = layer_count(spec, where)
         report(0, total)
         written = 0
 
         def counted() -> Iterator[pa.RecordBatch]:
             nonlocal written
-            for batch in layer_batches(spec, where, srid=srid, chunk_rows=chunk_rows):
+            for batch in layer_batches(spec, where, srid=srid, chunk_rows=chunk_rows,
+                                       snapshot_id=snapshot_id):
                 yield batch  # returns when the writer asks for the next one
                 written += batch.num_rows
                 report(written, total)

@@ -30,7 +30,10 @@ class Format:
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("gpkg", "GeoPackage", ".gpkg", ogr_writer("GPKG", ".gpkg"),
+    # SQLite need not wait for the disk at each commit: the file is written beside the
+    # target and moved into place whole, and a crash leaves only the temporary file.
+    Format("gpkg", "GeoPackage", ".gpkg",
+           ogr_writer("GPKG", ".gpkg", config={"OGR_SQLITE_SYNCHRONOUS": "OFF"}),
            aliases=("geopackage",)),
     # RFC 7946: WGS 84 lon/lat, counter-clockwise outer rings. Nine decimals (0.1 mm) rather
     # than GDAL's seven for RFC 7946 (about 1 cm): a corner must survive the round trip to

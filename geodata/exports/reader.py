@@ -1,8 +1,13 @@
 """The streamed reader: a layer's rows in chunks, as Arrow record batches in a target CRS.
 
-Rows are keyset-paged by primary key (``id > last ORDER BY id LIMIT n``: every page costs
-the same however deep), the filters are applied in SQL, and geometries come from the
-database as WKB, so that memory holds one chunk at a time whatever the layer's size.
+On PostgreSQL, when the export reads its own snapshot (``snapshot`` below), the rows come
+as Arrow columns straight from one binary ``COPY (SELECT ...) TO STDOUT`` through ADBC's
+PostgreSQL driver (``pgcopy.py``), PostGIS transforming and writing the WKB: no Python
+object per value. Otherwise (SpatiaLite, or inside a caller's transaction, whose
+uncommitted rows another connection cannot see) rows are keyset-paged by primary key
+(``id > last ORDER BY id LIMIT n``: every page costs the same however deep) through
+Django's connection and transformed here. Either way the filters are applied in SQL and
+memory holds about one chunk at a time whatever the layer's size.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from geodata.crs import STORAGE_SRID, to_srid
+from geodata.exports import pgcopy
 from geodata.exports.filters import ExportFilter
 from geodata.exports.layers import Layer
 
@@ -47,9 +53,15 @@ def layer_count(layer: Layer, export_filter: ExportFilter,
 def layer_batches(layer: Layer, export_filter: ExportFilter, *, srid: int,
                   chunk_rows: int = CHUNK_ROWS,
                   connection: BaseDatabaseWrapper = default_connection,
-                  ) -> Iterator[pa.RecordBatch]:
-    """Yield the layer's rows the filter takes, ``chunk_rows`` at a time, in ``srid``."""
+                  snapshot_id: str | None = None) -> Iterator[pa.RecordBatch]:
+    """Yield the layer's rows the filter takes, at most ``chunk_rows`` at a time, in
+    ``srid``; read by binary COPY in the snapshot ``snapshot_id`` when one is given."""
     vendor = connection.vendor
+    if snapshot_id is not None and vendor == "postgresql":
+        where, params = _where(layer, export_filter, vendor)
+        yield from pgcopy.copy_batches(layer, where, params, srid=srid, chunk_rows=chunk_rows,
+                                     connection=connection, snapshot_id=snapshot_id)
+        return
     columns = ", ".join(c.sql[vendor] for c in layer.columns)
     column = f"t.{layer.geometry_column}"
     geom = f"ST_AsBinary({column})" if vendor == "postgresql" else f"AsBinary({column})"
@@ -85,19 +97,26 @@ def _batch(layer: Layer, rows: list[tuple[Any, ...]], srid: int) -> pa.RecordBat
 
 
 @contextlib.contextmanager
-def snapshot(connection: BaseDatabaseWrapper = default_connection) -> Iterator[None]:
+def snapshot(connection: BaseDatabaseWrapper = default_connection
+             ) -> Iterator[str | None]:
     """Read every chunk of an export (and its count) from one snapshot, where possible.
 
     On PostgreSQL a read-only REPEATABLE READ transaction: a sync committing meanwhile
-    neither adds rows to nor removes rows from an export under way. Inside a transaction
-    the caller already has (a test, a task), or on SQLite (whose transactions here take the
+    neither adds rows to nor removes rows from an export under way. Its snapshot is
+    exported and its id given, so that the binary COPY reads on a connection of its own
+    what the count saw (None where the COPY cannot be used). Inside a transaction the
+    caller already has (a test, a task), or on SQLite (whose transactions here take the
     write lock at their start, which would hold syncs back for the whole export), each
-    chunk reads the data as it is then.
+    chunk reads the data as it is then, through Django's connection.
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield
+        yield None
         return
     with transaction.atomic(using=connection.alias):
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
+            snapshot_id = None
+            if pgcopy.available():
+                cursor.execute("SELECT pg_export_snapshot()")
+                snapshot_id = str(cursor.fetchone()[0])
+        yield snapshot_id

@@ -1,0 +1,150 @@
+"""Binary COPY from PostgreSQL straight into Arrow record batches (ADBC's driver).
+
+One ``COPY (SELECT ...) TO STDOUT (FORMAT binary)`` streams the whole export: ADBC's
+PostgreSQL driver (C++) decodes it into Arrow columns, batch by batch, with no Python
+object per value; PostGIS transforms the geometries (``ST_Transform`` gives x/y, as every
+geometry inside Lovkarta is: measured equal to :mod:`geodata.crs`'s pyproj transformers to
+the nanometre for every export CRS) and writes their WKB. Measured at 1,000,000 parcels
+this is several times the keyset-paged read through Django's cursor.
+
+The COPY runs on a connection of its own, which sees only committed rows: it imports the
+snapshot of the export's read-only transaction (``SET TRANSACTION SNAPSHOT``), so that it
+reads exactly what the count saw. Without the driver installed exports fall back to
+Django's cursor.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pyarrow as pa
+from django.db.backends.base.base import BaseDatabaseWrapper
+from psycopg import ClientCursor
+from psycopg.conninfo import make_conninfo
+
+from geodata.crs import STORAGE_SRID
+from geodata.exports.layers import Layer
+
+try:
+    import adbc_driver_postgresql.dbapi as adbc
+    from adbc_driver_postgresql import StatementOptions
+except ImportError:  # pragma: no cover (an optional speed-up)
+    adbc = None
+
+# About this many bytes a batch as ADBC cuts the stream (some 8,500 parcels); memory
+# holds about three of them (one read ahead, one written, one being decoded).
+BATCH_BYTES = 4 << 20
+# What of Django's connection OPTIONS libpq understands (the rest are Django's own).
+_LIBPQ = frozenset({"options", "sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl",
+                    "sslpassword", "application_name", "connect_timeout", "passfile",
+                    "service", "target_session_attrs", "gssencmode", "channel_binding"})
+_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$")
+
+
+def available() -> bool:
+    """Return whether exports can read by binary COPY (ADBC's PostgreSQL driver)."""
+    return adbc is not None
+
+
+def conninfo(connection: BaseDatabaseWrapper) -> str:
+    """Return the libpq connection string of Django's database (password included)."""
+    settings = connection.settings_dict
+    params: dict[str, Any] = {"dbname": settings["NAME"], "user": settings["USER"],
+                              "password": settings["PASSWORD"], "host": settings["HOST"],
+                              "port": settings["PORT"]}
+    params.update({k: v for k, v in (settings.get("OPTIONS") or {}).items() if k in _LIBPQ})
+    return make_conninfo(**{k: str(v) for k, v in params.items() if v not in (None, "")})
+
+
+def copy_batches(layer: Layer, where: str, params: list[Any], *, srid: int,
+                 chunk_rows: int, connection: BaseDatabaseWrapper,
+                 snapshot_id: str) -> Iterator[pa.RecordBatch]:
+    """Yield the layer's rows (``where`` on the table aliased ``t``) as record batches of
+    the layer's schema, at most ``chunk_rows`` rows each, read in ``snapshot_id``."""
+    if adbc is None or not _SNAPSHOT_ID.match(snapshot_id):
+        raise ValueError(f"cannot read by COPY in snapshot {snapshot_id!r}")
+    columns = ", ".join(c.sql["postgresql"] for c in layer.columns)
+    geom = f"t.{layer.geometry_column}"
+    if srid != STORAGE_SRID:
+        geom = f"ST_Transform({geom}, {int(srid)})"
+    # In the table's own order (as ogr2ogr reads it): one snapshot needs no paging, and an
+    # index scan by id cost the server a fifth more at 1,000,000 parcels.
+    sql = (f"SELECT {columns}, ST_AsBinary({geom}) AS geom "  # noqa: S608 (our names)
+           f"FROM {layer.table} t{where}")
+    # COPY takes no parameters: psycopg writes the values into the query as literals,
+    # quoted as the server would (strings, and the area's WKB as bytea).
+    with ClientCursor(connection.connection) as client:
+        query = client.mogrify(sql, params)
+    schema = layer.schema()
+    with adbc.connect(conninfo(connection), autocommit=True) as conn, conn.cursor() as cursor:
+        for statement in ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                          f"SET TRANSACTION SNAPSHOT '{snapshot_id}'"):
+            cursor.adbc_statement.set_sql_query(statement)
+            cursor.adbc_statement.execute_update()
+        cursor.adbc_statement.set_options(
+            **{StatementOptions.BATCH_SIZE_HINT_BYTES.value: str(BATCH_BYTES)})
+        cursor.execute(query)
+        reader = cursor.fetch_record_batch()
+        try:
+            for batch in prefetched(reader):
+                conformed = _conform(batch, schema)
+                for start in range(0, conformed.num_rows, max(1, chunk_rows)):
+                    yield conformed.slice(start, chunk_rows)
+        finally:
+            reader.close()
+
+
+_END = object()
+
+
+def prefetched(batches: Iterable[pa.RecordBatch], depth: int = 1
+               ) -> Iterator[pa.RecordBatch]:
+    """Yield the batches, read ahead by a thread of their own: the driver decodes the next
+    batch (without the GIL) while GDAL writes this one; at most ``depth`` wait."""
+    waiting: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                waiting.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+            put(_END)
+        except BaseException as exc:  # noqa: BLE001 (handed to the consumer, raised there)
+            put(exc)
+
+    thread = threading.Thread(target=read, name="lovkarta-export-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = waiting.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            del item  # not held while the writer works on it
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """Return the batch as the layer's schema (its names and types; a cast only where the
+    database's type differs, such as a registered layer's expression)."""
+    arrays = [column if column.type == field.type else column.cast(field.type)
+              for column, field in zip(batch.columns, schema, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
