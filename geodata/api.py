@@ -6,17 +6,15 @@ import math
 from typing import Any
 
 import shapely
-from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 from django.http import HttpRequest, JsonResponse
-from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from geodata import geojson
 from geodata.crs import STORAGE_SRID, WEB_SRID, srid_of
-from geodata.errors import GeodataError, InvalidInput, RequestTooLarge
-from geodata.geojson_input import geometry_from_geojson, json_load
+from geodata.errors import GeodataError, InvalidInput
+from geodata.geojson_input import geometry_from_geojson, request_json
 from geodata.models import Address, Parcel, Plan
 from geodata.selectors import (
     DataAge,
@@ -171,24 +169,10 @@ def address_search_view(request: HttpRequest) -> JsonResponse:
                         content_type=GEOJSON)
 
 
-def _json_body(request: HttpRequest) -> Any:
-    """Return the parsed JSON body, refusing one over LOVKARTA_API_MAX_BODY_BYTES unread."""
-    limit = settings.LOVKARTA_API_MAX_BODY_BYTES
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit or len(request.body) > limit:
-        raise RequestTooLarge(_("The request body is larger than the %(limit)d bytes "
-                                "accepted.") % {"limit": limit},
-                              limit="LOVKARTA_API_MAX_BODY_BYTES", value=limit)
-    return json_load(request.body or b"{}")
-
-
 def _request_geometry(request: HttpRequest) -> GEOSGeometry:
     if request.method == "POST":
         srid, _out = _srids(request, default=WEB_SRID)
-        shape = geometry_from_geojson(_json_body(request), srid=srid)
+        shape = geometry_from_geojson(request_json(request), srid=srid)
         return GEOSGeometry(memoryview(shapely.to_wkb(shape)), srid=STORAGE_SRID)
     srid, _out = _srids(request)
     x, y = _xy(request)

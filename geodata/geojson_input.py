@@ -27,7 +27,14 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from geodata.crs import STORAGE_SRID, SWEDEN_3006, WEB_SRID, to_srid
-from geodata.errors import CRSMismatch, InvalidGeometry, TooDeep, TooManyParts, TooManyVertices
+from geodata.errors import (
+    CRSMismatch,
+    InvalidGeometry,
+    RequestTooLarge,
+    TooDeep,
+    TooManyParts,
+    TooManyVertices,
+)
 
 # How many levels of arrays each type's coordinates hold above a position.
 NESTING = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2,
@@ -77,6 +84,21 @@ class _Budget:
                 _("The geometry has more parts (rings, lines, points or features) than the "
                   "%(limit)d accepted.") % {"limit": limit},
                 limit="LOVKARTA_GEOMETRY_MAX_PARTS", value=limit)
+
+
+def request_json(request: Any) -> Any:
+    """Return a request's JSON body, refusing one over LOVKARTA_API_MAX_BODY_BYTES (413)
+    before it is read, and parsed as ``json_load`` parses."""
+    limit = settings.LOVKARTA_API_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit or len(request.body) > limit:
+        raise RequestTooLarge(_("The request body is larger than the %(limit)d bytes "
+                                "accepted.") % {"limit": limit},
+                              limit="LOVKARTA_API_MAX_BODY_BYTES", value=limit)
+    return json_load(request.body or b"{}")
 
 
 def json_load(data: str | bytes, *, max_depth: int | None = None) -> Any:

@@ -11,7 +11,6 @@ from datetime import date
 from typing import Any, Literal
 
 import shapely
-from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -22,8 +21,8 @@ from pydantic import Field as PydanticField
 from pydantic import ValidationError as PydanticValidationError
 
 from geodata.crs import STORAGE_SRID, WEB_SRID, srid_of
-from geodata.errors import GeodataError, InvalidGeometry, RequestTooLarge
-from geodata.geojson_input import geometry_from_geojson, json_load
+from geodata.errors import GeodataError, InvalidGeometry
+from geodata.geojson_input import geometry_from_geojson, request_json
 from permits.checks.footprint import footprint_check, report_json
 
 router = Router(tags=["checks"])
@@ -108,16 +107,7 @@ def _error(exc: GeodataError) -> Status[dict[str, str]]:
 
 def _read(request: HttpRequest) -> ChecksIn:
     """Return the request body as checked input (limits first, then the fields)."""
-    limit = settings.LOVKARTA_API_MAX_BODY_BYTES
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit or len(request.body) > limit:
-        raise RequestTooLarge(_("The request body is larger than the %(limit)d bytes "
-                                "accepted.") % {"limit": limit},
-                              limit="LOVKARTA_API_MAX_BODY_BYTES", value=limit)
-    return ChecksIn.model_validate(json_load(request.body or b"{}"))
+    return ChecksIn.model_validate(request_json(request))
 
 
 def _footprint(body: ChecksIn) -> GEOSGeometry:
