@@ -37,7 +37,8 @@ sys.path.insert(0, str(ROOT))
 VAR = ROOT / "var" / "bench"
 PY = sys.executable
 PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
-DB = "lovkarta_bench"
+# LOVKARTA_BENCH_DB lets two benchmark runs on one machine keep apart.
+DB = os.environ.get("LOVKARTA_BENCH_DB", "lovkarta_bench")
 DATABASE_URL = f"postgis://{PG['user']}@{PG['host']}:{PG['port']}/{DB}"
 PG_OGR = f"PG:host={PG['host']} port={PG['port']} user={PG['user']} dbname={DB}"
 
