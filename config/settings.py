@@ -321,6 +321,10 @@ LOGGING = {
 # not counted.
 LOVKARTA_SLIVER_M2 = env.float("LOVKARTA_SLIVER_M2", default=1.0)
 LOVKARTA_SLIVER_PERCENT = env.float("LOVKARTA_SLIVER_PERCENT", default=1.0)
+# The shore protection check: a footprint within this many metres of a shoreline
+# (strandskydd, miljöbalken 7:14: 100 m, or up to 300 m where the county board extended
+# it) needs the officer's look, as an exemption (a DI case) may be needed.
+LOVKARTA_SHORE_PROTECTION_M = env.float("LOVKARTA_SHORE_PROTECTION_M", default=100.0)
 
 # Hearings and referrals: the days a neighbour or body has to reply (the installation's
 # default; a committee's own hearing_reply_days wins), reminders by e-mail some days before

@@ -43,6 +43,7 @@ class Source(models.Model):
         BUILDINGS = "buildings", _("buildings")
         PLANS = "plans", _("detailed plans")
         REGULATIONS = "regulations", _("plan regulations")
+        SHORELINE = "shoreline", _("shorelines")
         CATALOGUE = "catalogue", _("plan-regulation catalogue")
         BACKGROUND = "background", _("background map")
 
@@ -271,6 +272,27 @@ class Regulation(CachedFeature):
 
     def __str__(self) -> str:
         return f"{self.beteckning or self.bestammelsekod}: {self.bestammelseformulering}"
+
+
+class Shoreline(CachedFeature):
+    """A shoreline (strandlinje) of the sea, a lake or a watercourse: where the general
+    shore protection (strandskydd, 100 m on land and in the water) is measured from.
+
+    As in Lantmäteriet's hydrography (a line's ``objekttyp`` says which water it bounds,
+    e.g. "Strandlinje, hav") or a municipality's own shoreline layer.
+    """
+
+    objekttyp = models.CharField(max_length=60, blank=True)
+    namn = models.CharField(max_length=200, blank=True)  # the water's name, where given
+    versiongiltigfran = models.DateField(null=True, blank=True)
+    geom = models.MultiLineStringField(srid=STORAGE_SRID)
+
+    class Meta(CachedFeature.Meta):
+        verbose_name = _("shoreline")
+        verbose_name_plural = _("shorelines")
+
+    def __str__(self) -> str:
+        return " ".join(filter(None, (self.objekttyp, self.namn))) or str(self.objektidentitet)
 
 
 class CatalogueEntry(models.Model):

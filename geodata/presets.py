@@ -2,8 +2,10 @@
 
 A preset maps each of our field names to the source's property name. Presets exist for
 Lantmäteriet's Direkt services, INSPIRE Cadastral Parcels (``cp:CadastralParcel``),
-Boverket's national specification for detailed plans, and the legacy fields of plans
-that municipalities digitised themselves (``AKTBET``, ``CATEGORY``, ``DESCRIPTIO``, ...).
+Boverket's national specification for detailed plans, the legacy fields of plans
+that municipalities digitised themselves (``AKTBET``, ``CATEGORY``, ``DESCRIPTIO``, ...),
+and shorelines from Lantmäteriet's hydrography, INSPIRE Hydrography
+(``hy-p:LandWaterBoundary``) or a municipality's own layer.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ PLAN_FIELDS = (
     "objektidentitet", "kommun", "beteckning", "namn", "syfte", "status", "typ",
     "genomforandetid",
 )
+SHORELINE_FIELDS = ("objektidentitet", "objekttyp", "namn", "versiongiltigfran")
 REGULATION_FIELDS = (
     "objektidentitet", "plan_objektidentitet", "bestammelsekod", "bestammelsetyp",
     "anvandningsform", "kategori", "underkategori", "beteckning", "bestammelseformulering",
@@ -67,6 +70,16 @@ PRESETS: dict[str, dict[str, dict[str, str]]] = {
                    "beteckning": "CATEGORY", "bestammelseformulering": "DESCRIPTIO",
                    "varde": "MAX", "varde_min": "MIN", "hojd": "HEIGHT",
                    "bestammelsekod": "CATEGORY"},
+    },
+    "shoreline": {
+        # Lantmäteriet's hydrography (a line's objekttyp, e.g. "Strandlinje, hav").
+        "lantmateriet": _same(SHORELINE_FIELDS),
+        # INSPIRE Hydrography - Physical Waters, the line hy-p:LandWaterBoundary: it has
+        # no name or type of water of its own.
+        "inspire": {"objektidentitet": "localId", "versiongiltigfran": "beginLifespanVersion"},
+        # A municipality's own layer, as GIS staff usually name its columns.
+        "kommun": {"objektidentitet": "OBJECTID", "objekttyp": "TYP", "namn": "NAMN",
+                   "versiongiltigfran": "DATUM"},
     },
 }
 # The catalogue has one schema, Boverket's own: no mapping to choose.
@@ -330,8 +343,18 @@ def regulation_fields(properties: dict[str, Any], preset: str,
     return out
 
 
+def shoreline_fields(properties: dict[str, Any], preset: str,
+                     context: dict[str, str] | None = None) -> dict[str, Any]:
+    """Map a shoreline feature's properties to Shoreline fields."""
+    v = _mapped(properties, "shoreline", preset)
+    return {"objektidentitet": as_uuid(v.get("objektidentitet"), "strandlinje"),
+            "objekttyp": _text(v.get("objekttyp"))[:60] or "Strandlinje",
+            "namn": _text(v.get("namn"))[:200],
+            "versiongiltigfran": _date(v.get("versiongiltigfran"))}
+
+
 FieldMapper = Callable[[dict[str, Any], str, dict[str, str] | None], dict[str, Any]]
 FIELD_MAPPERS: dict[str, FieldMapper] = {
     "parcels": parcel_fields, "addresses": address_fields, "buildings": building_fields,
-    "plans": plan_fields, "regulations": regulation_fields,
+    "plans": plan_fields, "regulations": regulation_fields, "shoreline": shoreline_fields,
 }

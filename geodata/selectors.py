@@ -24,6 +24,7 @@ from geodata.models import (
     Parcel,
     Plan,
     Regulation,
+    Shoreline,
     Source,
     SyncRun,
 )
@@ -625,3 +626,68 @@ def source_versions(holds: set[str], kommunkod: str | None = None) -> list[Sourc
                                  run.finished_at if run else None,
                                  run.source_version if run else ""))
     return out
+
+
+# The shoreline (strandlinje) nearest a footprint, for the shore protection check. The
+# search widens until it finds one: the spatial index answers each step, and the nearest
+# line within a step's reach is the nearest of all.
+SHORE_SEARCH_M = (250.0, 1_000.0, 4_000.0, 16_000.0, 64_000.0)
+_SHORELINES_NEAR = {
+    "postgresql": (
+        "SELECT id FROM geodata_shoreline "
+        "WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, {srid})"),
+    "sqlite": (
+        "SELECT ROWID FROM SpatialIndex WHERE f_table_name = 'geodata_shoreline' "
+        "AND f_geometry_column = 'geom' AND search_frame = BuildMbr(%s, %s, %s, %s, {srid})"),
+}
+
+
+@dataclass(frozen=True)
+class ShorelineDistance:
+    """The shoreline nearest a geometry, and how far it is (m, unrounded)."""
+
+    shoreline: Shoreline
+    distance_m: float
+
+
+def shoreline_sources(kommunkod: str | None = None) -> QuerySet[Source]:
+    """Return the enabled shoreline sources with a good sync that cover a municipality
+    (its own and those of no municipality; with no kommunkod, all of them)."""
+    sources = Source.objects.filter(
+        enabled=True, holds=Source.Holds.SHORELINE,
+        runs__outcome=SyncRun.Outcome.SUCCEEDED).distinct()
+    if kommunkod:
+        sources = sources.filter(Q(municipality__isnull=True)
+                                 | Q(municipality__kommunkod=kommunkod))
+    return sources
+
+
+def nearest_shoreline(geometry: GEOSGeometry, kommunkod: str | None = None
+                      ) -> ShorelineDistance | None:
+    """Return the shoreline nearest a geometry and its distance (0 if they meet).
+
+    None when the cache holds no shoreline data for the area: no enabled shoreline
+    source of its municipality (``kommunkod``, else of any) has synced. A shoreline of
+    any enabled source counts, so a shore across a municipal border is found.
+    """
+    if not shoreline_sources(kommunkod).exists():
+        return None
+    shape = _shape(geometry)
+    x0, y0, x1, y1 = shape.bounds
+    lines = Shoreline.objects.filter(source__enabled=True)
+    sql = _SHORELINES_NEAR[connection.vendor].format(srid=STORAGE_SRID)
+    for reach in (*SHORE_SEARCH_M, None):
+        if reach is None:
+            candidates = list(lines)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [x0 - reach, y0 - reach, x1 + reach, y1 + reach])
+                ids = [row[0] for row in cursor.fetchall()]
+            candidates = list(lines.filter(pk__in=ids)) if ids else []
+        found = [ShorelineDistance(line, float(shape.distance(shapely.from_wkb(
+            bytes(line.geom.wkb))))) for line in candidates]
+        if found:
+            nearest = min(found, key=lambda f: (f.distance_m, f.shoreline.pk))
+            if reach is None or nearest.distance_m <= reach:
+                return nearest
+    return None  # synced, but every line has gone since

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPoint, MultiPolygon, Point, Polygon
+from shapely.geometry import (
+    LinearRing,
+    LineString,
+    MultiLineString,
+    MultiPoint,
+    MultiPolygon,
+    Point,
+    Polygon,
+)
 
 from geodata.crs import STORAGE_SRID, SWEDEN_3006, swap_xy, to_srid
 
@@ -69,12 +77,43 @@ def as_point(geom: shapely.Geometry) -> tuple[Point, str]:
     return geom, ""
 
 
+def as_multilinestring(geom: shapely.Geometry) -> tuple[MultiLineString, str]:
+    """Return a valid MultiLineString and what was repaired ("" if nothing).
+
+    A line of one point (or of one point repeated) is no line: its valid remains, if any,
+    are kept; areas are refused (a water polygon's edge is not always a shoreline: it
+    may be where the data was cut).
+    """
+    if geom is None or geom.is_empty:
+        raise GeometryRejected("empty geometry")
+    if isinstance(geom, LinearRing):
+        geom = LineString(geom.coords)
+    if isinstance(geom, LineString) and geom.is_valid:
+        return MultiLineString([geom]), ""
+    if isinstance(geom, MultiLineString) and geom.is_valid:
+        return geom, ""
+    repaired = ""
+    if not geom.is_valid:
+        repaired = f"made valid ({shapely.is_valid_reason(geom)})"
+        geom = shapely.make_valid(geom)
+    parts: list[LineString] = []
+    for g in getattr(geom, "geoms", [geom]):
+        if isinstance(g, LineString) and not g.is_empty:
+            parts.append(g)
+        elif isinstance(g, MultiLineString):
+            parts.extend(g.geoms)
+    if not parts:
+        raise GeometryRejected(f"not a line but a {geom.geom_type}")
+    return MultiLineString(parts), repaired
+
+
 def coerce_many(geoms: list[shapely.Geometry], kind: str
                 ) -> list[tuple[bytes, str] | GeometryRejected]:
     """Make a page of geometries the cache's type; return (WKB, repair note) or the reason.
 
-    ``kind`` is "multipolygon" or "point". Valid polygons, the common case, are converted
-    in one vectorised call; the rest go one by one through the careful functions.
+    ``kind`` is "multipolygon", "multilinestring" or "point". Valid polygons and lines,
+    the common cases, are converted in one vectorised call; the rest go one by one
+    through the careful functions.
     """
     if not geoms:
         return []
@@ -93,6 +132,17 @@ def coerce_many(geoms: list[shapely.Geometry], kind: str
         for i, wkb in zip(fast, shapely.to_wkb(converted, byte_order=1), strict=True):
             out[i] = (wkb, "")
         careful = as_multipolygon
+    elif kind == "multilinestring":
+        valid = shapely.is_valid(array)
+        lines = np.flatnonzero(valid & (types == 1))
+        multis = np.flatnonzero(valid & (types == 5))
+        if len(lines):
+            made = shapely.multilinestrings(array[lines][:, None])
+            for i, wkb in zip(lines, shapely.to_wkb(made, byte_order=1), strict=True):
+                out[i] = (wkb, "")
+        for i, wkb in zip(multis, shapely.to_wkb(array[multis], byte_order=1), strict=True):
+            out[i] = (wkb, "")
+        careful = as_multilinestring  # type: ignore[assignment]
     else:
         points = np.flatnonzero(types == 0)
         for i, wkb in zip(points, shapely.to_wkb(array[points], byte_order=1), strict=True):

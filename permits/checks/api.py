@@ -73,7 +73,8 @@ class CheckOut(Schema):
     code: Literal["plan", "no_building", "coverage", "height", "shoreline", "neighbours"]
     status: Literal["ok", "fail", "review"] = Field(
         description="review: an officer's judgement is needed")
-    measured: float | None = Field(description="in `unit`")
+    measured: float | None = Field(description="in `unit` (null: not measured, e.g. no "
+                                               "shoreline data for the area)")
     limit: float | None = Field(description="in `unit`")
     unit: Literal["m2", "percent", "m"] | None
     bestammelsekod: str | None
@@ -124,8 +125,8 @@ def _footprint(body: ChecksIn) -> GEOSGeometry:
         "application/json": {"schema": ChecksIn.model_json_schema()}}}})
 def checks(request: HttpRequest) -> Any:
     """Measure a footprint against the detailed plan: plan, no-building land, building area,
-    height, and whether the neighbours must be heard; each check ``ok``, ``fail`` or
-    ``review`` with its figures. No shoreline check yet (no shoreline layer in the cache).
+    height, the distance to the shoreline (shore protection), and whether the neighbours
+    must be heard; each check ``ok``, ``fail`` or ``review`` with its figures.
     """
     try:
         body = _read(request)

@@ -12,6 +12,7 @@ from geodata.models import Parcel
 from geodata.selectors import (
     RegulationHit,
     detail_report,
+    nearest_shoreline,
     overlap_m2,
     plan_hits,
     property_buildings,
@@ -23,7 +24,7 @@ from permits.checks.formulation import Kind
 from permits.checks.rules import Facts, PlanFacts, PropertyFacts, RegulationFacts, Tolerance
 
 # The layers a check reads, as Source.holds.
-LAYERS = {"parcels", "buildings", "plans", "regulations", "catalogue"}
+LAYERS = {"parcels", "buildings", "plans", "regulations", "catalogue", "shoreline"}
 
 
 def tolerance() -> Tolerance:
@@ -45,6 +46,7 @@ def footprint_facts(footprint: GEOSGeometry, *, height_m: float | None = None,
                    if r.limit.kind == Kind.NO_BUILDING
                    and not sliver.sliver(r.overlap_m2, r.share_percent)]
     prop, kommunkod = _property(footprint, report.parcels, sliver)
+    shore = nearest_shoreline(footprint, kommunkod)
     facts = Facts(
         footprint_m2=footprint.area,
         plans=tuple(PlanFacts(
@@ -54,7 +56,8 @@ def footprint_facts(footprint: GEOSGeometry, *, height_m: float | None = None,
             share_percent=round(h.share_percent, 2)) for h in plans),
         regulations=tuple(regulations),
         no_building_m2=overlap_m2(footprint, no_building),
-        property=prop, height_m=height_m)
+        property=prop, height_m=height_m,
+        shoreline_distance_m=None if shore is None else shore.distance_m)
     return facts, data_versions(kommunkod)
 
 

@@ -12,8 +12,13 @@ measured value, the limit, its unit, and the regulation's code and text:
   overlaps counted once) against an e1-type limit, in m² or percent of the property's
   area (all its areas).
 - ``height``: the given height against an h1-type maximum.
-- ``neighbours``: outside a plan, or when a check fails or needs judging, the neighbours
-  may have to be heard (PBL 9:25): for the officer; otherwise ok.
+- ``shoreline``: the distance from the footprint to the nearest shoreline against the
+  general shore protection (strandskydd, miljöbalken 7:13-14, 100 m): within it an
+  exemption (a DI case) may be needed, for the officer; beyond it ok; where the cache has
+  no shoreline data for the area, for the officer too (not measured is not fine).
+- ``neighbours``: outside a plan, or when a check of the plan fails or needs judging, the
+  neighbours may have to be heard (PBL 9:25): for the officer; otherwise ok. Shore
+  protection is not part of the plan and does not count here.
 
 Overlaps below the sliver tolerance, in m² *and* in percent of the footprint (digitising
 noise), are listed as slivers and not counted. Figures are rounded to 0.01 before they are
@@ -27,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from django.conf import settings
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -124,6 +130,9 @@ class Facts:
     no_building_m2: float
     property: PropertyFacts | None
     height_m: float | None = None
+    # To the nearest shoreline, in m (0 where the footprint meets it); None: the cache has
+    # no shoreline data for the footprint's area.
+    shoreline_distance_m: float | None = None
 
 
 @dataclass(frozen=True)
@@ -154,8 +163,13 @@ def counted(facts: Facts, tolerance: Tolerance) -> list[RegulationFacts]:
             if not tolerance.sliver(r.overlap_m2, r.share_percent)]
 
 
-def evaluate(facts: Facts, *, tolerance: Tolerance, today: date) -> Outcome:
-    """Return the checks of a footprint, from its measured facts."""
+def evaluate(facts: Facts, *, tolerance: Tolerance, today: date,
+             shore_protection_m: float | None = None) -> Outcome:
+    """Return the checks of a footprint, from its measured facts.
+
+    ``shore_protection_m`` is the reach of the shore protection (by default the setting
+    LOVKARTA_SHORE_PROTECTION_M).
+    """
     plans = [p for p in facts.plans if not tolerance.sliver(p.overlap_m2, p.share_percent)]
     plan = next((p for p in plans if p.in_force), plans[0] if plans else None)
     outcome = Outcome(plan=plan)
@@ -165,7 +179,12 @@ def evaluate(facts: Facts, *, tolerance: Tolerance, today: date) -> Outcome:
         outcome.checks.append(no_building_check(facts, regulations))
     outcome.checks += coverage_checks(facts, regulations)
     outcome.checks += height_checks(facts, regulations)
-    outcome.checks.append(neighbours_check(outcome.checks, outside_plan=plan is None))
+    of_the_plan = list(outcome.checks)
+    if shore_protection_m is None:
+        shore_protection_m = float(settings.LOVKARTA_SHORE_PROTECTION_M)
+    outcome.checks.append(shoreline_check(facts.shoreline_distance_m, shore_protection_m,
+                                          in_plan=plan is not None))
+    outcome.checks.append(neighbours_check(of_the_plan, outside_plan=plan is None))
     return outcome
 
 
@@ -284,6 +303,46 @@ def height_checks(facts: Facts, regulations: list[RegulationFacts]) -> list[Chec
         out.append(CheckResult(Code.HEIGHT, status, measured, limit.value, Unit.M,
                                r.bestammelsekod, r.text, message))
     return out
+
+
+def _m(value: float) -> str:
+    """A distance as people write it: "100", or "99,5" where it has decimals."""
+    return number_format(value, 0 if float(value).is_integer() else 2)
+
+
+def shoreline_check(distance_m: float | None, limit_m: float, *,
+                    in_plan: bool) -> CheckResult:
+    """Return the check of the footprint's distance to the shoreline against the reach
+    of the shore protection (within it, or unmeasured, for the officer)."""
+    limit = {"limit": _m(limit_m)}
+    text = (_("Shore protection (strandskydd, Environmental Code chapter 7) applies on land "
+              "and in the water within %(limit)s m of the shoreline of the sea, lakes and "
+              "watercourses; the county board may have extended it to 300 m. Building "
+              "there needs an exemption (a DI case), unless a detailed plan has lifted it.")
+            % limit)
+    if distance_m is None:
+        return CheckResult(Code.SHORELINE, Status.REVIEW, None, limit_m, Unit.M, None, text,
+                           _("There is no shoreline data for this area, so the distance to "
+                             "the shore was not measured. If you build within %(limit)s m "
+                             "of the sea, a lake or a river, shore protection may apply.")
+                           % limit)
+    measured = round(distance_m, 2)
+    if measured > limit_m:
+        return CheckResult(Code.SHORELINE, Status.OK, measured, limit_m, Unit.M, None, text,
+                           _("The footprint is %(m)s m from the shoreline, beyond the "
+                             "%(limit)s m of shore protection.")
+                           % {"m": _n(measured), **limit})
+    message = (_("The footprint reaches the shoreline: shore protection applies, and an "
+                 "exemption (strandskyddsdispens) may be needed, applied for as a case of "
+                 "its own (DI).") if measured == 0 else
+               _("The footprint is %(m)s m from the shoreline, within the %(limit)s m of "
+                 "shore protection: an exemption (strandskyddsdispens) may be needed, "
+                 "applied for as a case of its own (DI).") % {"m": _n(measured), **limit})
+    if in_plan:
+        message += " " + _("Inside a detailed plan, the plan may have lifted the shore "
+                           "protection: see its regulations.")
+    return CheckResult(Code.SHORELINE, Status.REVIEW, measured, limit_m, Unit.M, None, text,
+                       message)
 
 
 def neighbours_check(checks: list[CheckResult], *, outside_plan: bool) -> CheckResult:

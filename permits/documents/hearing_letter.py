@@ -20,7 +20,7 @@ from permits.documents.receipt import MAP_SIZE, escape, situation_map
 from permits.models import Application, CaseCheck, Committee, HearingParty
 
 # The checks that say what deviates; "neighbours" only says whether to hear them.
-NOT_A_DEVIATION = {"neighbours"}
+NOT_A_DEVIATION = {"neighbours", "shoreline"}
 
 
 def deviations(application: Application) -> list[str]:

@@ -7,18 +7,23 @@ holds no role is a 404. Every staff read of a case, attachment or document is au
 from __future__ import annotations
 
 import csv
+import hashlib
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.core.paginator import Paginator
+from django.db.models import Count, Max
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from geodata.models import Source, SyncRun
 from permits.exceptions import InvalidCasework, NotAllowed, PermitsError
 from permits.forms.officer import QUEUE_LABELS, AuditExportForm, ExtendForm, MoveForm, QueueForm
 from permits.history import label, staff_history
@@ -114,12 +119,46 @@ def _case_context(request: HttpRequest, application: Application,
             application.municipality_id or 0, set()),
         "is_open": application.status in OPEN,
         **_checks_context(application),
-        **case_map_context(application),
+        **case_map_cached(application),
         "can_extend": (application.extended_weeks == 0 and state is not None
                        and state.first_deadline is not None
                        and application.status in OPEN - {Status.PROPOSED}
                        and today <= state.first_deadline),
     }
+
+
+# The case map (its property, plans, regulations and neighbours, drawn and listed) costs
+# spatial queries on every render; it is kept, per process, for as long as what it is made
+# of is unchanged: the case's own geometry and property, the cache's data (a good sync of
+# any source changes it), the background map's sources and the language. Edits made in the
+# admin rather than by a sync (a parcel's type) are seen within CASE_MAP_SECONDS.
+CASE_MAP_SECONDS = 600
+
+
+def case_map_key(application: Application) -> str:
+    """Return the cache key of a case's map: a digest of everything the map is made of."""
+    runs = SyncRun.objects.filter(outcome=SyncRun.Outcome.SUCCEEDED).aggregate(
+        n=Count("pk"), last=Max("finished_at"), top=Max("pk"))
+    backgrounds = list(Source.objects.filter(holds=Source.Holds.BACKGROUND).order_by(
+        "pk").values_list("pk", "enabled", "protocol", "url", "layer", "municipality_id",
+                          "service_info"))
+    drawn = [(d.kind, bytes(d.geom.wkb)) for d in application.drawn.all()]
+    parts = (application.pk, application.municipality_id, application.parcel_id,
+             bytes(application.site.wkb) if application.site else None,
+             bytes(application.location.wkb) if application.location else None,
+             drawn, sorted(runs.items()), backgrounds, get_language())
+    digest = hashlib.sha256(repr(parts).encode(), usedforsecurity=False).hexdigest()
+    return f"lovkarta:case-map:{application.pk}:{digest}"
+
+
+def case_map_cached(application: Application) -> dict[str, Any]:
+    """Return the case page's map context, made once for as long as its inputs hold."""
+    key = case_map_key(application)
+    found = cache.get(key)
+    if found is None:
+        found = case_map_context(application)
+        cache.set(key, found, CASE_MAP_SECONDS)
+    return found
 
 
 @login_required

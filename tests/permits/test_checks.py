@@ -220,7 +220,7 @@ def test_plan_status_and_implementation_period(client, demo_data, layers):
         "ok", 100.0, 100.0, "percent")
     assert "1982-11-17" in check["message"]
     assert [c["status"] for c in data["checks"]] == ["ok"] * len(data["checks"])
-    assert not checks_of(data, "shoreline")  # no shoreline layer in the cache yet
+    assert one(data, "shoreline")["status"] == "ok"  # 3 km from the shore
 
 
 def test_plan_that_has_not_gained_legal_force_needs_the_officer(client, demo_data, layers):
@@ -243,7 +243,7 @@ def test_outside_a_plan_neighbours_must_be_heard(client, demo_data, layers):
     data = checked(client, box(c.x - 3, c.y - 3, c.x + 3, c.y + 3), height_m=5.0)
     assert data["plan"] is None
     assert [(c["code"], c["status"]) for c in data["checks"]] == [
-        ("plan", "review"), ("neighbours", "review")]
+        ("plan", "review"), ("shoreline", "ok"), ("neighbours", "review")]
     assert one(data, "plan")["measured"] == 0.0
     assert "PBL 9:25" in one(data, "neighbours")["text"] or "9 kap. 25 §" in one(
         data, "neighbours")["text"]

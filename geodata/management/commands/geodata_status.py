@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Max
 from django.utils import timezone
 
-from geodata.kinds import KINDS
+from geodata.kinds import SYNCED_KINDS
 from geodata.models import CatalogueEntry, Source, SyncRun
 
 
@@ -36,7 +36,7 @@ class Command(BaseCommand):
             good = (SyncRun.objects.filter(source=source, outcome=SyncRun.Outcome.SUCCEEDED)
                     .aggregate(at=Max("finished_at"))["at"])
             last = SyncRun.objects.filter(source=source).first()
-            kind = KINDS.get(source.holds)
+            kind = SYNCED_KINDS.get(source.holds)
             model = kind.model if kind else (
                 CatalogueEntry if source.holds == Source.Holds.CATALOGUE else None)
             count = model.objects.filter(source=source).count() if model else 0

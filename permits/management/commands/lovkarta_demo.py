@@ -74,6 +74,8 @@ DEMO_SOURCES = [
     ("planbestammelser", "wfs", "planbestammelse", "regulations", "boverket", True),
     ("aldre-planer", "wfs", "dp_aldre", "plans", "legacy", True),
     ("aldre-bestammelser", "wfs", "dp_aldre_bestammelser", "regulations", "legacy", True),
+    # The shoreline the shore protection check measures from, as Lantmäteriet's hydrography.
+    ("strandlinjer", "wfs", "strandlinje", "shoreline", "lantmateriet", True),
 ]
 # The second municipality's GIS server has no digitised legacy plans.
 HARNOSAND_SOURCES = [s for s in DEMO_SOURCES if s[4] != "legacy"]
