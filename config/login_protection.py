@@ -6,21 +6,28 @@ failure limit; a municipality wants two: an account is locked after a few failur
 guessed password), an address only after many more (many staff share the town hall's
 address, and one typo each must not lock them all out). The handler below reports the
 failures so that either limit reached means "locked".
+
+What axes records is kept for LOVKARTA_LOGIN_LOG_DAYS: :func:`login_logs_prune` removes
+older log-ins, failures and attempts (nightly on Celery beat, or ``manage.py
+lovkarta_login_logs`` from cron).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from axes.attempts import get_cool_off_threshold
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 
 def _failures(attempts: QuerySet[AccessAttempt]) -> int:
@@ -78,3 +85,39 @@ def lockout_response(request: HttpRequest, original_response: HttpResponse | Non
         "lockout_minutes": settings.LOVKARTA_LOGIN_COOLOFF_MINUTES,
         "next": request.POST.get("next", request.GET.get("next", "")),
     }, status=settings.AXES_HTTP_RESPONSE_CODE)
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """How many records of each kind a prune removed, and the day before which it did."""
+
+    before: datetime
+    logins: int
+    failures: int
+    attempts: int
+
+
+def login_logs_prune(*, days: int | None = None, now: datetime | None = None) -> Pruned:
+    """Remove log-ins, failed log-ins and attempts older than ``days`` (default
+    LOVKARTA_LOGIN_LOG_DAYS).
+
+    An attempt still inside its cool-off is kept whatever ``days`` says: removing it
+    would unlock the account or address before its time.
+    """
+    days = settings.LOVKARTA_LOGIN_LOG_DAYS if days is None else days
+    if days < 1:
+        raise ValueError(f"keep log-in records for at least one day, not {days}")
+    now = now or timezone.now()
+    before = now - timedelta(days=days)
+    locked_from = now - settings.AXES_COOLOFF_TIME
+    return Pruned(
+        before=before,
+        logins=_deleted(AccessLog.objects.filter(attempt_time__lt=before)),
+        failures=_deleted(AccessFailureLog.objects.filter(attempt_time__lt=before)),
+        attempts=_deleted(AccessAttempt.objects.filter(
+            attempt_time__lt=min(before, locked_from))))
+
+
+def _deleted(records: QuerySet[Any]) -> int:
+    """Delete; return how many of the query's own model went (not what cascaded)."""
+    return records.delete()[1].get(records.model._meta.label, 0)

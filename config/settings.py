@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -203,6 +204,12 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # Masked in the stored request data and the log lines (a password typed as a user name,
 # OIDC's code and state); the log lines keep the address, the admin has the user name.
 AXES_SENSITIVE_PARAMETERS = ["username", "password", "csrfmiddlewaretoken", "code", "state"]
+# Days that log-ins, failed log-ins and attempts are kept (the admin's records of them);
+# older ones are removed nightly by Celery beat, or by `manage.py lovkarta_login_logs`
+# from cron where Celery is not used. An attempt inside its cool-off always stays.
+LOVKARTA_LOGIN_LOG_DAYS = env.int("LOVKARTA_LOGIN_LOG_DAYS", default=90)
+if LOVKARTA_LOGIN_LOG_DAYS < 1:
+    raise ImproperlyConfigured("LOVKARTA_LOGIN_LOG_DAYS must be at least 1")
 
 # Swedish first, English second.
 LANGUAGE_CODE = "sv"
@@ -297,6 +304,9 @@ CELERY_TIMEZONE = "Europe/Stockholm"
 # which sources are due.
 CELERY_BEAT_SCHEDULE = {
     "geodata-sync-due-sources": {"task": "geodata.sync_due_sources", "schedule": 60.0},
+    # LOVKARTA_LOGIN_LOG_DAYS: log-in records are removed when they are older.
+    "lovkarta-prune-login-logs": {"task": "lovkarta.prune_login_logs",
+                                  "schedule": crontab(hour=3, minute=15)},
 }
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND",

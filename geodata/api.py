@@ -8,6 +8,7 @@ from typing import Any
 import shapely
 from django.contrib.gis.geos import GEOSGeometry
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -92,7 +93,8 @@ def _xy(request: HttpRequest) -> tuple[float, float]:
     except (KeyError, ValueError):
         x = y = math.nan
     if not (math.isfinite(x) and math.isfinite(y)):
-        raise InvalidInput("x and y must be numbers (x = easting or longitude)")
+        raise InvalidInput(_("x and y must be numbers (x is the easting or longitude, y the "
+                             "northing or latitude)."))
     return x, y
 
 
@@ -121,7 +123,7 @@ def parcel_at_view(request: HttpRequest) -> JsonResponse:
     srid, out_srid = _srids(request)
     parcel = parcel_at(x, y, srid)
     if parcel is None:
-        return _error(404, "not_found", "no parcel at that point")
+        return _error(404, "not_found", _("There is no property at that point."))
     return JsonResponse(geojson.feature(parcel.geom, parcel_properties(parcel), out_srid,
                                         fid=str(parcel.objektidentitet)), content_type=GEOJSON)
 
@@ -131,7 +133,8 @@ def _text(request: HttpRequest, name: str) -> str:
     hold it, so it would fail the query)."""
     value = request.GET.get(name, "")
     if "\x00" in value:
-        raise InvalidInput(f"{name} must not contain the NUL character")
+        raise InvalidInput(_("%(name)s must not contain the NUL character (\\u0000).")
+                           % {"name": name})
     return value
 
 
@@ -139,7 +142,7 @@ def _limit(request: HttpRequest) -> int:
     try:
         return max(1, min(MAX_RESULTS, int(request.GET.get("limit", 10))))
     except ValueError:
-        raise InvalidInput("limit must be a whole number") from None
+        raise InvalidInput(_("limit must be a whole number.")) from None
 
 
 @api_view(["GET"])
@@ -222,7 +225,7 @@ def neighbours_view(request: HttpRequest, objektidentitet: str) -> JsonResponse:
     _srid, out_srid = _srids(request)
     parcel = Parcel.objects.filter(objektidentitet=objektidentitet).first()
     if parcel is None:
-        return _error(404, "not_found", "no such parcel")
+        return _error(404, "not_found", _("There is no such property."))
     found = neighbours(parcel)
 
     def collection(parcels: list[Parcel]) -> dict[str, Any]:

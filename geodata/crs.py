@@ -3,6 +3,7 @@
 Every geometry inside Lovkarta is x/y (easting, northing; longitude, latitude). Adapters
 ask :func:`parse_crs` what a source's CRS string means and :func:`northing_first` whether
 its wire format must be swapped; every transformer is built here with ``always_xy=True``.
+Its errors are in the active language (the API's caller's, by Accept-Language).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 import shapely
+from django.utils.translation import gettext as _
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
@@ -39,8 +41,9 @@ def _shown(text: str) -> str:
 
 
 def _unknown(text: str) -> UnknownCRS:
-    return UnknownCRS(f"unknown coordinate reference system {_shown(text)}: give an EPSG "
-                      "code such as 3006, EPSG:3006 or urn:ogc:def:crs:EPSG::3006")
+    return UnknownCRS(_("Unknown coordinate reference system %(crs)s: give an EPSG code "
+                        "such as 3006, EPSG:3006 or urn:ogc:def:crs:EPSG::3006.")
+                      % {"crs": _shown(text)})
 
 
 @lru_cache(maxsize=64)
@@ -65,13 +68,16 @@ def parse_crs(value: str | int) -> tuple[int | None, bool]:
         auth, code = match.group(1).upper(), match.group(2).upper()
         if auth == "OGC":
             if code != "CRS84":
-                raise UnknownCRS(f"unsupported OGC CRS {_shown(text)}")
+                raise UnknownCRS(_("Unsupported OGC coordinate reference system %(crs)s: "
+                                   "of the OGC's, only CRS84 is supported.")
+                                 % {"crs": _shown(text)})
             return None, False
         if not _CODE.match(code):
             raise _unknown(text)
         srid = int(code)
     if srid not in SUPPORTED_SRIDS:
-        raise UnknownCRS(f"EPSG:{srid} is not a supported coordinate reference system")
+        raise UnknownCRS(_("EPSG:%(srid)d is not a supported coordinate reference system.")
+                         % {"srid": srid})
     return srid, authority
 
 
@@ -101,7 +107,9 @@ def transformer(source_srid: int, target_srid: int) -> Transformer:
     try:
         return Transformer.from_crs(source_srid, target_srid, always_xy=True)
     except CRSError as exc:
-        raise CRSMismatch(f"cannot transform EPSG:{source_srid} to EPSG:{target_srid}") from exc
+        raise CRSMismatch(_("Coordinates cannot be transformed from EPSG:%(source)d to "
+                            "EPSG:%(target)d.") % {"source": source_srid,
+                                                   "target": target_srid}) from exc
 
 
 def swap_xy(geom: shapely.Geometry) -> shapely.Geometry:
@@ -139,5 +147,6 @@ def check_sweden(x: float, y: float, srid: int) -> None:
         inside = 10.0 <= lon <= 24.5 and 55.0 <= lat <= 69.5
     if not inside:
         raise CRSMismatch(
-            f"point ({x:.3f}, {y:.3f}) in EPSG:{srid} lies outside Sweden; "
-            "are easting and northing swapped?")
+            _("The point (%(x).3f, %(y).3f) in EPSG:%(srid)d lies outside Sweden: are "
+              "easting and northing (or longitude and latitude) swapped?")
+            % {"x": x, "y": y, "srid": srid})

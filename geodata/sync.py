@@ -1,4 +1,11 @@
-"""Sync a source into the cache: page by page, inside one transaction."""
+"""Sync a source into the cache: readers see the old data or the new, never half.
+
+On PostgreSQL pages are written as they arrive, in one transaction (a writer there locks
+only the rows it writes). SpatiaLite has one writer at a time for the whole database, so
+there every page is fetched and checked first, with no transaction open, into a temporary
+file (:class:`PageStore`), and then written in one short transaction: an applicant's save
+or submit never waits for a remote server.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,13 @@ import gc
 import hashlib
 import logging
 import operator
+import pickle  # noqa: S403 (only our own pages, written and read by this process)
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
+from types import TracebackType
 from typing import Any
 
 from django.conf import settings
@@ -44,6 +54,8 @@ from geodata.sources.wmts import WMTSClient
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int | None], None]
+Row = tuple[tuple[Any, ...], bytes, str]  # the mapped values, the WKB, the content hash
+PageSink = Callable[[Sequence[str], list[Row]], None]
 BATCH = 2000
 
 
@@ -220,8 +232,7 @@ class Writer:
             f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}"
             for name, definition in foreign_keys]
 
-    def write(self, fields: Sequence[str],
-              rows: list[tuple[tuple[Any, ...], bytes, str]]) -> None:
+    def write(self, fields: Sequence[str], rows: list[Row]) -> None:
         """Insert new rows and update changed ones; rows are (values, WKB, hash)."""
         columns = [*fields, "source", "synced_at", "content_hash", "geom"]
         oid_at = fields.index("objektidentitet")
@@ -274,12 +285,46 @@ class Writer:
         self.counts.removed = len(vanished)
 
 
+class PageStore:
+    """A sync's pages of rows, kept in a temporary file until they are written.
+
+    Memory holds a page at a time, as when pages are written as they arrive; the file
+    (in TMPDIR) holds the layer, about the size of its WKB and values. It is removed when
+    the store is closed, whether the sync succeeded or not.
+    """
+
+    def __init__(self) -> None:
+        # Closed by __exit__; unlinked at once, so nothing is left even if the process dies.
+        self.file = tempfile.TemporaryFile(prefix="lovkarta-sync-")  # noqa: SIM115
+        self.pages = 0
+
+    def __enter__(self) -> PageStore:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.file.close()
+
+    def add(self, fields: Sequence[str], rows: list[Row]) -> None:
+        """Keep one page: its cache fields and its rows."""
+        pickle.dump((tuple(fields), rows), self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pages += 1
+
+    def __iter__(self) -> Iterator[tuple[tuple[str, ...], list[Row]]]:
+        """Yield the pages in the order they were added."""
+        self.file.seek(0)
+        for _page in range(self.pages):
+            yield pickle.load(self.file)  # noqa: S301 (written by add() above)
+
+
 def source_sync(source: Source, bbox: tuple[float, float, float, float] | None = None,
                 progress: Progress | None = None, force: bool = False) -> SyncRun:
     """Fetch a source's features and upsert them into the cache; record the run.
 
-    Readers see the old data or the new, never half: the sync is one transaction, and
-    pages are written as they arrive, so memory holds a page, not the whole layer.
+    Readers see the old data or the new, never half: the sync writes in one transaction,
+    and memory holds a page, not the whole layer (pages are written as they arrive on
+    PostgreSQL, kept in a temporary file until the write on SpatiaLite, where the write
+    lock is not held while the source is read).
     On failure the run is recorded, the cache keeps its last good data and the error is
     raised. After repeated failures the circuit opens and the source is left alone for
     a while (``force`` tries anyway).
@@ -293,8 +338,7 @@ def source_sync(source: Source, bbox: tuple[float, float, float, float] | None =
                 f"skipped after {source.consecutive_failures} failures in a row; next try "
                 f"after {timezone.localtime(source.circuit_open_until):%Y-%m-%d %H:%M}"))
         if source.holds == Source.Holds.CATALOGUE:
-            with transaction.atomic():
-                fetched = _sync_catalogue(source, counts, progress)
+            fetched = _sync_catalogue(source, counts, progress)
         elif source.holds == Source.Holds.BACKGROUND:
             fetched = Fetched()
             run.source_version = _sync_background(source)
@@ -325,19 +369,33 @@ def source_sync(source: Source, bbox: tuple[float, float, float, float] | None =
 
 def _sync_features(source: Source, bbox: tuple[float, float, float, float] | None,
                    counts: Counts, progress: Progress | None) -> Fetched:
-    """Page a feature source into its cache table, in one transaction.
+    """Page a feature source into its cache table; write it in one transaction.
 
-    Readers (and a failed sync) see the last good data until it commits. A WFS is paged
-    in its own order first; if that order proves unstable (a feature twice, or fewer than
-    counted), the attempt is rolled back and the layer paged again, sorted by identity.
+    Readers (and a failed sync) see the last good data until it commits. On SpatiaLite
+    every page is fetched before the transaction begins (see the module's docstring). A
+    WFS is paged in its own order first; if that order proves unstable (a feature twice,
+    or fewer than counted), the attempt is dropped (rolled back, or never written) and
+    the layer paged again, sorted by identity.
     """
     kind = kind_for(source.holds)
 
     def attempt(sorted_paging: bool) -> Fetched:
-        with transaction.atomic(), Writer(kind.model, source, full=bbox is None,
-                                           counts=counts) as writer:
-            fetched = _fetch(source, kind, bbox, counts, progress, writer, sorted_paging)
-            writer.finish()
+        if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
+            with transaction.atomic(), Writer(kind.model, source, full=bbox is None,
+                                               counts=counts) as writer:
+                fetched = _fetch(source, kind, bbox, counts, progress, writer.write,
+                                 sorted_paging)
+                writer.finish()
+            return fetched
+        with PageStore() as store:
+            fetched = _fetch(source, kind, bbox, counts, progress, store.add, sorted_paging)
+            # Only now the write lock: the diff against the cache as it is at this moment.
+            with transaction.atomic(), Writer(kind.model, source, full=bbox is None,
+                                               counts=counts) as writer:
+                for fields, rows in store:
+                    writer.write(fields, rows)
+                    gc.collect(1)  # as for a fetched page, see _fewer_collections
+                writer.finish()
         return fetched
 
     try:
@@ -415,18 +473,34 @@ def _sync_background(source: Source) -> str:
 
 
 def _sync_catalogue(source: Source, counts: Counts, progress: Progress | None) -> Fetched:
-    """Replace a source's catalogue records with the release it offers (its version)."""
+    """Replace a source's catalogue records with the release it offers (its version).
+
+    The records (a few thousand) are read first, then written in one transaction.
+    """
     client = client_for(source_spec(source), http_policy())
     assert isinstance(client, BoverketCatalogueClient)
-    existing = {str(e.catalogue_id): e for e in CatalogueEntry.objects.filter(source=source)}
     release = ""
-    seen: set[str] = set()
+    records: dict[str, tuple[str, dict[str, Any]]] = {}
     for release, record in client.records():
         values = {name: record.get(name) or "" for name in CATALOGUE_FIELDS}
         for day in ("borjargalla", "slutargalla"):
             values[day] = _day(values[day])
-        key = str(record["id"])
-        seen.add(key)
+        records[str(record["id"])] = (release, values)
+        counts.fetched += 1
+        if progress and counts.fetched % 100 == 0:
+            progress(counts.fetched, None)
+    _check_complete(source, client.count, counts.fetched)
+    with transaction.atomic():
+        _write_catalogue(source, records, counts)
+    if progress:
+        progress(counts.fetched, counts.fetched)
+    return Fetched(version=release, count=client.count)
+
+
+def _write_catalogue(source: Source, records: dict[str, tuple[str, dict[str, Any]]],
+                     counts: Counts) -> None:
+    existing = {str(e.catalogue_id): e for e in CatalogueEntry.objects.filter(source=source)}
+    for key, (release, values) in records.items():
         old = existing.get(key)
         if old is None:
             CatalogueEntry.objects.create(source=source, release=release,
@@ -438,16 +512,9 @@ def _sync_catalogue(source: Source, counts: Counts, progress: Progress | None) -
             old.release = release
             old.save()
             counts.changed += 1
-        counts.fetched += 1
-        if progress and counts.fetched % 100 == 0:
-            progress(counts.fetched, None)
-    _check_complete(source, client.count, counts.fetched)
-    vanished = [e.pk for k, e in existing.items() if k not in seen]
+    vanished = [e.pk for k, e in existing.items() if k not in records]
     CatalogueEntry.objects.filter(pk__in=vanished).delete()
     counts.removed = len(vanished)
-    if progress:
-        progress(counts.fetched, counts.fetched)
-    return Fetched(version=release, count=client.count)
 
 
 def _day(value: object) -> date | None:
@@ -458,8 +525,9 @@ def _day(value: object) -> date | None:
 
 
 def _fetch(source: Source, kind: Kind, bbox: tuple[float, float, float, float] | None,
-           counts: Counts, progress: Progress | None, writer: Writer,
+           counts: Counts, progress: Progress | None, write: PageSink,
            sorted_paging: bool = False) -> Fetched:
+    """Read every page of a source; hand each page's rows to ``write``."""
     client = client_for(source_spec(source, sorted_paging), http_policy())
     out = Fetched()
     context = {"kommunkod": source.municipality.kommunkod,
@@ -489,7 +557,7 @@ def _fetch(source: Source, kind: Kind, bbox: tuple[float, float, float, float] |
             digest.update(wkb)
             rows.append((values, wkb, digest.hexdigest()))
         if rows:
-            writer.write(fields, rows)
+            write(fields, rows)
         # The young objects of a page, cycles included (GDAL's reader leaves a few holding
         # the page's arrays), are collected once a page; see _fewer_collections.
         gc.collect(1)

@@ -69,7 +69,7 @@ def _without_nul(value: str) -> str:
     # PostgreSQL's text cannot hold NUL: refused here, as bad input (400), before a query
     # or a row could fail on it (500).
     if "\x00" in value:
-        raise ValueError("must not contain the NUL character (\\u0000)")
+        raise ValueError(_("must not contain the NUL character (\\u0000)"))
     return value
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 from django.contrib.gis.geos import GEOSGeometry
 from django.http import HttpRequest
+from django.utils import translation
 
 from geodata.crs import STORAGE_SRID, WEB_SRID, northing_first, parse_crs, to_srid
 from geodata.errors import UnknownCRS
@@ -65,7 +66,8 @@ def request_crs(value: str | None, name: str) -> RequestCRS:
     if text.startswith("[") and text.endswith("]"):  # a safe CURIE, [EPSG:3006]
         text = "urn:ogc:def:crs:" + text[1:-1].replace(":", "::", 1)
     try:
-        srid, authority = parse_crs(text)
+        with translation.override("en"):  # the OGC API answers in English throughout
+            srid, authority = parse_crs(text)
     except UnknownCRS as exc:
         raise InvalidParameter(f"{name}: {exc}") from exc
     if srid is None:

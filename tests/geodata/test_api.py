@@ -44,13 +44,23 @@ def test_geometry_in_storage_crs_on_request(client, demo_data):
     assert [generate.E0, generate.N0] in [[round(x, 3), round(y, 3)] for x, y in ring]
 
 
-def test_bad_requests_get_clear_errors(client, demo_data):
-    no_numbers = client.get("/api/v1/parcels/at", {"x": "abc", "y": N})
-    assert no_numbers.status_code == 400 and "x and y" in no_numbers.json()["error"]
-    swapped = client.get("/api/v1/parcels/at", {"x": N, "y": E, "srid": 3006})
-    assert swapped.status_code == 400 and "swapped" in swapped.json()["error"]
-    unknown = client.get("/api/v1/parcels/at", {"x": E, "y": N, "srid": 9999})
-    assert unknown.status_code == 400 and "EPSG:9999" in unknown.json()["error"]
+@pytest.mark.parametrize("language,words", [
+    ("sv", ("x och y måste vara tal", "bytt plats", "EPSG:9999 är inte")),
+    ("en", ("x and y must be numbers", "swapped", "EPSG:9999 is not")),
+])
+def test_bad_requests_get_clear_errors_in_the_callers_language(client, demo_data, language,
+                                                               words):
+    def refused(params: dict[str, object], code: str) -> str:
+        response = client.get("/api/v1/parcels/at", params, HTTP_ACCEPT_LANGUAGE=language)
+        body = response.json()
+        assert response.status_code == 400 and body["code"] == code, body
+        assert response["Content-Language"] == language
+        assert body["error"] == body["description"]
+        return str(body["description"])
+
+    assert words[0] in refused({"x": "abc", "y": N}, "invalid_input")
+    assert words[1] in refused({"x": N, "y": E, "srid": 3006}, "crs_mismatch")
+    assert words[2] in refused({"x": E, "y": N, "srid": 9999}, "unknown_crs")
 
 
 def test_no_parcel_in_the_sea(client, demo_data):

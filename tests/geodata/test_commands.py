@@ -46,7 +46,7 @@ def test_add_list_sync_status_remove(ogc_server, capsys):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--crs", "EPSG:27700"], "EPSG:27700 is not a supported"),
+    (["--crs", "EPSG:27700"], "EPSG:27700 (is not a supported|är inte ett koordinatsystem)"),
     (["--municipality", "9999"], "no Swedish municipality has the code or name '9999'; "
                                  "the nearest: 2584 Kiruna"),
     (["--municipality", "2263"], "the nearest: 2262 Timrå, 2260 Ånge, 2280 Härnösand"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,10 +32,25 @@ def test_unknown_crs_is_refused(bad):
         parse_crs(bad)
 
 
-def test_swapped_axes_are_caught():
+@pytest.mark.parametrize("language,words", [("sv", "bytt plats"), ("en", "swapped")])
+def test_swapped_axes_are_caught_in_the_active_language(language, words):
     check_sweden(617_000, 6_920_000, 3006)
-    with pytest.raises(CRSMismatch, match="swapped"):
+    with translation.override(language), pytest.raises(CRSMismatch, match=words):
         check_sweden(6_920_000, 617_000, 3006)
+
+
+@pytest.mark.parametrize("bad,sv,en", [
+    ("EPSG:abc", "Okänt koordinatsystem 'EPSG:abc'", "Unknown coordinate reference system"),
+    ("27700", "EPSG:27700 är inte ett koordinatsystem som stöds",
+     "EPSG:27700 is not a supported"),
+    ("OGC:CRS85", "OGC-koordinatsystemet 'OGC:CRS85' stöds inte",
+     "Unsupported OGC coordinate reference system"),
+])
+def test_crs_errors_speak_the_active_language(bad, sv, en):
+    for language, words in (("sv", sv), ("en", en)):
+        with translation.override(language), pytest.raises(CRSMismatch) as refused:
+            parse_crs(bad)
+        assert words in str(refused.value), (language, str(refused.value))
 
 
 @given(e=st.floats(300_000, 900_000), n=st.floats(6_150_000, 7_650_000),

@@ -78,17 +78,38 @@ def test_an_unreadable_crs_is_a_400_on_every_endpoint(client, bad, param):
         assert len(body["description"]) < 300, (url, body)  # says why, does not echo it all
 
 
-def test_the_crs_error_says_what_to_give(client):
-    body = refused(client.get("/api/v1/parcels/at", {"x": E, "y": N, "srid": "EPSG:abc"}))
-    assert "'EPSG:abc'" in body["description"] and "EPSG:3006" in body["description"]
-    unsupported = refused(client.get("/api/v1/parcels/at", {"x": E, "y": N, "srid": 27700}))
-    assert "EPSG:27700" in unsupported["description"] and unsupported["code"] == "unknown_crs"
+@pytest.mark.parametrize("language,unknown,unsupported", [
+    ("sv", "Okänt koordinatsystem 'EPSG:abc': ange en EPSG-kod", "EPSG:27700 är inte"),
+    ("en", "Unknown coordinate reference system 'EPSG:abc': give an EPSG code",
+     "EPSG:27700 is not"),
+])
+def test_the_crs_error_says_what_to_give(client, language, unknown, unsupported):
+    body = refused(client.get("/api/v1/parcels/at", {"x": E, "y": N, "srid": "EPSG:abc"},
+                              HTTP_ACCEPT_LANGUAGE=language), code="unknown_crs")
+    assert body["description"].startswith(unknown) and "EPSG:3006" in body["description"]
+    other = refused(client.get("/api/v1/parcels/at", {"x": E, "y": N, "srid": 27700},
+                               HTTP_ACCEPT_LANGUAGE=language), code="unknown_crs")
+    assert other["description"].startswith(unsupported)
+
+
+@pytest.mark.parametrize("language,words", [
+    ("sv", "q får inte innehålla NUL-tecknet"),
+    ("en", "q must not contain the NUL character"),
+])
+def test_a_nul_in_a_search_is_refused_in_the_callers_language(client, language, words):
+    for url in ("/api/v1/parcels/search", "/api/v1/addresses/search"):
+        body = refused(client.get(url, {"q": "abbo\x00"}, HTTP_ACCEPT_LANGUAGE=language),
+                       code="invalid_input")
+        assert body["description"].startswith(words), body
 
 
 @pytest.mark.parametrize("x,y", [("nan", N), (E, "inf"), ("1e999", N), ("", ""), ("0x10", N)])
 def test_non_finite_or_missing_numbers_are_a_400(client, x, y):
-    refused(client.get("/api/v1/parcels/at", {"x": x, "y": y}), code="invalid_input")
-    refused(client.get("/api/v1/detail-report", {"x": x, "y": y}), code="invalid_input")
+    swedish = refused(client.get("/api/v1/parcels/at", {"x": x, "y": y}), code="invalid_input")
+    assert swedish["description"].startswith("x och y måste vara tal")
+    english = refused(client.get("/api/v1/detail-report", {"x": x, "y": y},
+                                 HTTP_ACCEPT_LANGUAGE="en"), code="invalid_input")
+    assert english["description"].startswith("x and y must be numbers")
 
 
 x0, y0 = generate.E0 + 5, generate.N0 + 2

@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -32,7 +33,7 @@ from django.db import connection
 from django.test import Client
 from django.utils.crypto import get_random_string
 
-from geodata.models import Source, SyncRun
+from geodata.models import Parcel, Source, SyncRun
 from geodata.sync import source_sync
 from permits.models import Application, ApplicationEvent
 from permits.workflow import Status
@@ -207,3 +208,110 @@ def one_round(base: str, sessions: list[requests.Session], source: Source) -> st
                                             kind="saved").count() - saved_before
     assert len(acknowledged) <= saved <= len(acknowledged) + len(submits)
     return application.case_number
+
+
+class HeldPages(ThreadingHTTPServer):
+    """A slow OGC server: the real MapServer behind a proxy that answers the first page of
+    features at once and holds every later one until released (or for ``hold`` seconds).
+
+    A sync through it is certain to be in the middle of its paging while the test works.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str, hold: float = 40.0) -> None:
+        super().__init__(("127.0.0.1", 0), _HeldPage)
+        self.upstream, self.hold = upstream.rsplit("/lovkarta", 1)[0], hold
+        self.released = threading.Event()
+        self.pages = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _HeldPage(BaseHTTPRequestHandler):
+    server: HeldPages
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        query = self.path.upper()
+        if "GETFEATURE" in query and "RESULTTYPE=HITS" not in query:
+            with self.server.lock:
+                self.server.pages += 1
+                first = self.server.pages == 1
+            if not first:
+                self.server.released.wait(self.server.hold)
+        upstream = requests.get(self.server.upstream + self.path, timeout=60)
+        body = upstream.content.replace(self.server.upstream.encode(),
+                                        self.server.url.encode())
+        self.send_response(upstream.status_code)
+        self.send_header("Content-Type", upstream.headers.get("Content-Type", "text/xml"))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_slow_sync_holds_up_no_save_and_no_submit(live_server, demo_users, ogc_server,
+                                                     caplog):
+    """While a sync pages a slow server, a draft is saved and submitted at once: the sync
+    holds no write lock while it fetches (SpatiaLite has one writer at a time), and what
+    it fetched is written afterwards, in full."""
+    caplog.set_level(logging.WARNING)
+    slow = HeldPages(ogc_server)
+    source = Source.objects.get(name="sundsvall-fastigheter")
+    source.url, source.page_size = f"{slow.url}/lovkarta", 400
+    source.save()
+    # Some parcels gone from the cache, so that the sync has rows to write.
+    gone = list(Parcel.objects.filter(source=source).exclude(
+        beteckning__startswith="SUNDSVALL ABBOTEN").order_by("pk").values_list(
+        "pk", flat=True)[:50])
+    Parcel.objects.filter(pk__in=gone).delete()
+    session = browser(demo_users["sokande"])
+    paging = threading.Event()
+    outcome: list[object] = []
+
+    def sync() -> None:
+        try:
+            outcome.append(source_sync(source, progress=lambda done, total: paging.set()))
+        except BaseException as exc:  # noqa: BLE001 (reported by the test)
+            outcome.append(exc)
+        finally:
+            paging.set()
+            connection.close()
+
+    try:
+        pk = new_draft(live_server.url, session)
+        url = f"{live_server.url}/ansokan/{pk}/redigera/"
+        thread = threading.Thread(target=sync)
+        thread.start()
+        assert paging.wait(60) and not outcome, outcome  # a page read, the rest held
+        saved = post(session, url, "save", "Sparat under synken")
+        submitted = post(session, url, "submit", "Skickat under synken")
+        still_paging = thread.is_alive()
+        slow.released.set()
+        thread.join(120)
+    finally:
+        slow.released.set()
+        session.close()
+        slow.shutdown()
+        slow.server_close()
+    assert still_paging and slow.pages > 1
+    assert saved.to("/redigera/"), (saved.status, saved.body[:500])
+    assert submitted.to(f"/ansokan/{pk}/"), (submitted.status, submitted.body[:500])
+    # Promptly: neither waited for the sync (its pages were held up to 40 s).
+    assert saved.answered - saved.sent < 10 and submitted.answered - submitted.sent < 10
+    application = Application.objects.get(pk=pk)
+    assert application.status == Status.SUBMITTED and application.case_number
+    assert application.description == "Skickat under synken"
+    [run] = outcome
+    assert isinstance(run, SyncRun) and run.outcome == SyncRun.Outcome.SUCCEEDED, run
+    assert run.added == len(gone) == 50 and run.removed == 0
+    assert Parcel.objects.filter(source=source).count() == run.fetched
+    assert "database is locked" not in caplog.text
+    assert not [r for r in caplog.records if r.name == "django.request"
+                and r.levelno >= logging.ERROR], caplog.text[-3000:]
