@@ -37,7 +37,10 @@ COLUMNS = ("objektidentitet::text AS objektidentitet, registerenhetsreferens::te
 
 def load_parcels(parcels: int) -> int:
     """Make a fresh database whose parcel cache holds the generated parcels; their count."""
-    data = dataset(parcels, plans=False)
+    # The dataset with plans holds the same parcel layer: use it where it already exists
+    # rather than generating another file of the same parcels.
+    with_plans = VAR / f"parcels-{parcels // 1000}k-plans.gpkg"
+    data = with_plans if with_plans.exists() else dataset(parcels, plans=False)
     say(f"== fresh PostGIS database {DB} with {data.name} in its parcel cache")
     psql(f"DROP DATABASE IF EXISTS {DB}")
     psql(f"CREATE DATABASE {DB}")
@@ -74,10 +77,19 @@ def feature_count(path: Path) -> int:
 DRIVERS = {"gpkg": ("GPKG", ".gpkg"), "fgb": ("FlatGeobuf", ".fgb")}
 
 
+def loaded_parcels() -> int | None:
+    """Return how many parcels this script's database holds (None if it does not exist)."""
+    if not psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB}'"):
+        return None
+    return int(psql("SELECT count(*) FROM geodata_parcel", DB))
+
+
 def bench_exports(parcels: int, crs: str, repeat: int,
-                  formats: tuple[str, ...] = ("gpkg",)) -> list[dict[str, Any]]:
-    """Load the parcels into this script's database, then export them (below)."""
-    count = load_parcels(parcels)
+                  formats: tuple[str, ...] = ("gpkg",), reuse: bool = False
+                  ) -> list[dict[str, Any]]:
+    """Load the parcels into this script's database (or, with ``reuse``, take what a
+    previous run loaded), then export them (below)."""
+    count = (loaded_parcels() if reuse else None) or load_parcels(parcels)
     return bench_exports_in(DB, DATABASE_URL, count, crs, repeat, formats)
 
 
@@ -166,9 +178,18 @@ def main() -> int:
     parser.add_argument("--crs", default="EPSG:3006")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each tool (default 3)")
     parser.add_argument("--formats", nargs="+", choices=sorted(DRIVERS), default=["gpkg"])
+    parser.add_argument("--reuse", action="store_true",
+                        help="export what the database holds from a previous run "
+                             "(whatever its number of parcels) instead of loading afresh")
+    parser.add_argument("--load-only", action="store_true",
+                        help="load the database and stop")
     args = parser.parse_args()
     VAR.mkdir(parents=True, exist_ok=True)
-    rows = bench_exports(args.parcels, args.crs, args.repeat, tuple(args.formats))
+    if args.load_only:
+        say(f"{load_parcels(args.parcels):,} parcels loaded into {DB}")
+        return 0
+    rows = bench_exports(args.parcels, args.crs, args.repeat, tuple(args.formats),
+                         reuse=args.reuse)
     (VAR / "exports.json").write_text(json.dumps(rows, indent=2))
     print_exports(rows, f"Export of the parcel cache (PostGIS) in {args.crs}")
     return 0

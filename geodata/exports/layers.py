@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,11 @@ class Column:
         return pa.array(values, self.arrow_type)
 
 
+# The rows of a layer its app builds (not a table's): each the values of its columns, in
+# their order, and its geometry as WKB in the storage CRS (EPSG:3006).
+Rows = Callable[[], Iterable[tuple[tuple[Any, ...], bytes]]]
+
+
 @dataclass(frozen=True)
 class Layer:
     """An exportable layer: a table and what of it an export carries.
@@ -71,6 +76,9 @@ class Layer:
     # Conditions always applied, each SQL on ``t`` (written by the layer's own code) with
     # its parameters (the values, never put into the SQL).
     where: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    # Rows another app builds (from its services), instead of a table's: the municipality
+    # and the layer's own filters are the app's to apply, a bbox or polygon the exporter's.
+    rows: Rows | None = None
 
     def schema(self) -> pa.Schema:
         """Return the Arrow schema of the layer's chunks (the geometry last, as WKB)."""

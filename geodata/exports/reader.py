@@ -42,8 +42,11 @@ def _where(layer: Layer, export_filter: ExportFilter, vendor: str,
 
 
 def layer_count(layer: Layer, export_filter: ExportFilter,
-                connection: BaseDatabaseWrapper = default_connection) -> int:
-    """Return how many rows of the layer the filter takes."""
+                connection: BaseDatabaseWrapper = default_connection) -> int | None:
+    """Return how many rows of the layer the filter takes (None for a layer its app
+    builds: known once built)."""
+    if layer.rows is not None:
+        return None
     where, params = _where(layer, export_filter, connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {layer.table} t{where}", params)  # noqa: S608
@@ -57,6 +60,9 @@ def layer_batches(layer: Layer, export_filter: ExportFilter, *, srid: int,
     """Yield the layer's rows the filter takes, at most ``chunk_rows`` at a time, in
     ``srid``; read by binary COPY in the snapshot ``snapshot_id`` when one is given."""
     vendor = connection.vendor
+    if layer.rows is not None:
+        yield from _built_batches(layer, export_filter, srid=srid, chunk_rows=chunk_rows)
+        return
     if snapshot_id is not None and vendor == "postgresql":
         where, params = _where(layer, export_filter, vendor)
         yield from pgcopy.copy_batches(layer, where, params, srid=srid, chunk_rows=chunk_rows,
@@ -81,6 +87,26 @@ def layer_batches(layer: Layer, export_filter: ExportFilter, *, srid: int,
             yield batch
             if count < chunk_rows:
                 return
+
+
+def _built_batches(layer: Layer, export_filter: ExportFilter, *, srid: int,
+                   chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    """Yield the rows an app builds for the layer, those in the filter's area, in chunks
+    (the municipality is the app's to apply)."""
+    assert layer.rows is not None
+    area = export_filter.area
+    if area is not None:
+        shapely.prepare(area)  # tested against every row
+    rows: list[tuple[Any, ...]] = []
+    for values, wkb in layer.rows():
+        if area is not None and not shapely.intersects(area, shapely.from_wkb(wkb)):
+            continue
+        rows.append((0, *values, wkb))  # in the place of a table's id
+        if len(rows) >= chunk_rows:
+            yield _batch(layer, rows, srid)
+            rows = []
+    if rows:
+        yield _batch(layer, rows, srid)
 
 
 def _batch(layer: Layer, rows: list[tuple[Any, ...]], srid: int) -> pa.RecordBatch:

@@ -45,7 +45,8 @@ def export_run_create(*, user: Any, layer: str, file_format: str, crs: str | int
 
 
 # Column names that carry personal data, wherever a layer has them.
-PERSONAL = frozenset({"contact_name", "contact_email", "contact_phone"})
+PERSONAL = frozenset({"contact_name", "contact_email", "contact_phone", "addressee",
+                      "addressee_address"})
 
 
 def _progress_writer(pk: int) -> tuple[Callable[[int, int | None], None], Callable[[], None]]:

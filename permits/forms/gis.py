@@ -65,7 +65,7 @@ class ExportForm(forms.Form):
         if data.get("bbox"):
             out["bbox"] = data["bbox"]
             out["bbox_crs"] = int(data.get("bbox_crs") or 3006)
-        if data["layer"] == "cases":
+        if data["layer"] in ("cases", "checks", "neighbours"):
             for name in ("status", "case_type"):
                 if data.get(name):
                     out[name] = list(data[name])

@@ -17,17 +17,20 @@ from geodata.exports.runs import PERSONAL
 from geodata.management.commands.geodata_sync import Command as SyncCommand
 from geodata.models import ExportRun
 
+CASE_FILTERS = ("status", "case_type", "received_from", "received_to")
+
 
 class Command(BaseCommand):
     help = ("Export a layer of the cache (parcels, addresses, buildings, plans, regulations) "
-            "to GeoPackage, GeoJSON, FlatGeobuf, GeoParquet, Shapefile (zip) or CSV with WKT.")
+            "or of the cases (cases, checks, neighbours) to GeoPackage, GeoJSON, FlatGeobuf, "
+            "GeoParquet, Shapefile (zip) or CSV with WKT.")
     # Runs from cron and Celery: the URLconf and views (maps, PDFs) that Django's system
     # checks import cost a second and are not this command's concern.
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("layer", help="one of parcels, addresses, buildings, plans, "
-                                           "regulations, cases")
+                                           "regulations, cases, checks, neighbours")
         parser.add_argument("--format", required=True, dest="file_format",
                             help=f"one of {', '.join(FORMATS)}")
         parser.add_argument("--out", required=True, help="the file to write")
@@ -42,6 +45,14 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="who exports (the user name kept in the record "
                                            "of exports; a registered layer such as cases "
                                            "carries what that user may see)")
+        # The cases' own filters (cases, checks, neighbours).
+        parser.add_argument("--status", nargs="+", help="cases: only of these statuses")
+        parser.add_argument("--case-type", nargs="+", dest="case_type",
+                            help="cases: only of these case types (BL, RL, ...)")
+        parser.add_argument("--received-from", dest="received_from",
+                            help="cases: received on or after (YYYY-MM-DD)")
+        parser.add_argument("--received-to", dest="received_to",
+                            help="cases: received on or before (YYYY-MM-DD)")
         parser.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS,
                             help=f"rows read and written at a time (default {CHUNK_ROWS})")
 
@@ -67,7 +78,8 @@ class Command(BaseCommand):
                 crs=options["crs"], municipality=options["municipality"], bbox=bbox,
                 polygon=polygon, bbox_crs=options["bbox_crs"],
                 chunk_rows=max(1, options["chunk_rows"]),
-                progress=SyncCommand._progress(options["layer"]), user=user)
+                progress=SyncCommand._progress(options["layer"]), user=user,
+                layer_filters={k: options[k] for k in CASE_FILTERS if options[k]})
         except GeodataError as exc:
             sys.stderr.write("\n")
             raise CommandError(f"{exc} ({exc.code})") from exc
@@ -75,7 +87,8 @@ class Command(BaseCommand):
         ExportRun.objects.create(
             requested_by=user, via="command", layer=result.layer,
             file_format=result.file_format, srid=result.srid,
-            filters={k: options[k] for k in ("municipality", "bbox", "polygon", "bbox_crs")
+            filters={k: options[k] for k in ("municipality", "bbox", "polygon", "bbox_crs",
+                                             *CASE_FILTERS)
                      if options[k]} | {"out": str(result.path)},
             status=ExportRun.Status.DONE, written=result.features, total=result.features,
             personal_data=any(c.name in PERSONAL for c in layer_get(
