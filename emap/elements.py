@@ -175,6 +175,12 @@ class VectorTiles(EmapElement):
     what to do when it is hidden by the zoom. ``popup`` makes the features clickable:
     ``{"title": property, "link": URL template with {property} fields, "rows": [[label,
     property, {value: text}]]}``. ``key`` names the overlay in ``window.lovkarta.layers``.
+
+    A layer's style may instead size its points by a count: ``{"sizeBy": property,
+    "label": property, "radius": [smallest, largest], "full": count drawn largest,
+    "style": Leaflet path style}``, the circle labelled with the count. ``clusters``
+    (``{"property": name, "zoomTo": zoom}``) makes such a feature zoom the map in on a
+    click (to ``zoomTo`` at most two steps at a time) instead of opening the popup.
     """
 
     kind = "vectortiles"
@@ -182,9 +188,11 @@ class VectorTiles(EmapElement):
 
     def __init__(self, name: str, url: str, styles: dict[str, Any], *, min_zoom: int = 0,
                  max_native_zoom: int = 18, show: bool = True, hint: str = "",
-                 popup: dict[str, Any] | None = None, key: str = "") -> None:
+                 popup: dict[str, Any] | None = None, key: str = "",
+                 clusters: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.name = name
+        self.clusters = clusters
         self.url = url
         self.styles = styles
         self.min_zoom = min_zoom
@@ -199,7 +207,8 @@ class VectorTiles(EmapElement):
     def settings(self) -> dict[str, Any]:
         return {"name": self.name, "url": self.url, "styles": self.styles,
                 "minZoom": self.min_zoom, "maxNativeZoom": self.max_native_zoom,
-                "show": self.show, "hint": self.hint, "popup": self.popup, "key": self.key}
+                "show": self.show, "hint": self.hint, "popup": self.popup, "key": self.key,
+                **({"clusters": self.clusters} if self.clusters else {})}
 
 
 class LayerSwitcher(EmapElement):

@@ -35,8 +35,9 @@ from geodata.selectors import (
     neighbours,
     property_parcels,
 )
-from geodata.tiles import CACHE_LAYERS
+from geodata.tiles import ALL_CACHE_LAYERS, CACHE_LAYERS
 from permits.models import Application, DrawnFeature
+from permits.selectors.review import CASE_CLUSTERS_MIN_ZOOM, CASES_MIN_ZOOM, SOON_DAYS
 from permits.workflow import Status
 
 PIN_FIELDS = {"lat": "id_lat", "lon": "id_lon", "parcel": "id_parcel",
@@ -135,13 +136,11 @@ def applications_map(applications: list[Application]) -> MapFragment:
 
 
 # The officer's review map: cases and the cache layers as vector tiles, never a whole
-# layer. Each layer has its own minimum zoom (geodata.tiles.CACHE_LAYERS; the cases'
-# below): the map asks for no tile below it.
-CASES_MIN_ZOOM = 13
-CASE_SITES_MIN_ZOOM = 15
+# layer. Each layer has its own minimum zoom (geodata.tiles.CACHE_LAYERS; the cases' in
+# permits.selectors.review: points from CASES_MIN_ZOOM, clusters from
+# CASE_CLUSTERS_MIN_ZOOM): the map asks for no tile below it.
 MAX_NATIVE_ZOOM = 18
-# A case within this many days of its deadline is "soon".
-SOON_DAYS = 7
+CLUSTER_COLOUR = "#0b4f8a"
 CASE_COLOURS = {"overdue": "#b00020", "soon": "#b35300", "open": "#0b4f8a",
                 "closed": "#5f5f5f"}
 CACHE_STYLES: dict[str, dict[str, Any]] = {
@@ -165,14 +164,21 @@ def _case_styles() -> dict[str, Any]:
              for band, colour in CASE_COLOURS.items()}
     site = {band: {"weight": 2, "color": colour, "fill": True, "fillColor": colour,
                    "fillOpacity": 0.12} for band, colour in CASE_COLOURS.items()}
+    # A cluster's circle grows with the logarithm of its count (full size at 1,000) and
+    # carries the count as its label.
+    cluster = {"sizeBy": "count", "label": "count", "labelColor": "#ffffff",
+               "radius": [11, 26], "full": 1000,
+               "style": {"weight": 3, "color": "#ffffff", "opacity": 0.9, "fill": True,
+                         "fillColor": CLUSTER_COLOUR, "fillOpacity": 0.85}}
     return {"cases": {"by": "band", "styles": point, "default": point["open"]},
-            "case_sites": {"by": "band", "styles": site, "default": site["open"]}}
+            "case_sites": {"by": "band", "styles": site, "default": site["open"]},
+            "case_clusters": cluster}
 
 
 def _fit_zoom(extent: tuple[float, float, float, float] | None) -> tuple[
         tuple[float, float] | None, int]:
     """Return a centre (lat, lon) and zoom showing a storage-CRS extent on a map about
-    900 by 450 pixels, no further out than the cases are drawn."""
+    900 by 450 pixels, no further out than the cases are drawn (as clusters)."""
     if extent is None:
         return None, CASES_MIN_ZOOM
     minx, miny, maxx, maxy = extent
@@ -183,7 +189,7 @@ def _fit_zoom(extent: tuple[float, float, float, float] | None) -> tuple[
     fits = [math.log2(pixels / 256 * world / (1.2 * span))
             for pixels, span in ((900, x1 - x0), (450, y1 - y0)) if span > 0]
     zoom = int(min(fits)) if fits else 17
-    return (lat, lon), max(CASES_MIN_ZOOM, min(17, zoom))
+    return (lat, lon), max(CASE_CLUSTERS_MIN_ZOOM, min(17, zoom))
 
 
 def review_map(*, cases_url: str, extent: tuple[float, float, float, float] | None,
@@ -204,6 +210,8 @@ def review_map(*, cases_url: str, extent: tuple[float, float, float, float] | No
         (_("Case, open"), f"background: {CASE_COLOURS['open']}; border-radius: 50%"),
         (_("Case, decided or closed"),
          f"background: {CASE_COLOURS['closed']}; border-radius: 50%"),
+        (_("Cases zoomed out: the number says how many lie there; click to zoom in"),
+         f"background: {CLUSTER_COLOUR}; border: 2px solid #ffffff; border-radius: 50%"),
         (_("Plan regulation area"), "background: rgba(184,154,214,.35); "
                                     "border: 1px dashed #6a3d9a"),
     ])
@@ -213,15 +221,20 @@ def review_map(*, cases_url: str, extent: tuple[float, float, float, float] | No
               "parcels": (_("Property boundaries"),
                           _("Zoom in to see the property boundaries.")),
               "buildings": (_("Buildings"), _("Zoom in to see the buildings."))}
+    # The cache layers come together, one tile of all those drawn at its zoom: each
+    # overlay draws its own layer of it (an empty style hides the others) and the script
+    # fetches a tile once for all of them.
     for layer, style in CACHE_STYLES.items():
         name, hint = labels[layer]
-        VectorTiles(name, tile_url("geodata:tile", layer), {layer: style},
+        styles = {other: ([] if other != layer else style) for other in CACHE_STYLES}
+        VectorTiles(name, tile_url("geodata:tile", ALL_CACHE_LAYERS), styles,
                     min_zoom=CACHE_LAYERS[layer].min_zoom, max_native_zoom=MAX_NATIVE_ZOOM,
                     hint=hint, key=layer).add_to(m)
     statuses = {s.value: str(s.label) for s in Status}
-    VectorTiles(_("Cases"), cases_url, _case_styles(), min_zoom=CASES_MIN_ZOOM,
+    VectorTiles(_("Cases"), cases_url, _case_styles(), min_zoom=CASE_CLUSTERS_MIN_ZOOM,
                 max_native_zoom=MAX_NATIVE_ZOOM, hint=_("Zoom in to see the cases."),
-                key="cases", popup={
+                key="cases", clusters={"property": "count", "zoomTo": CASES_MIN_ZOOM},
+                popup={
                     "title": "case_number",
                     "link": reverse("permits:officer-case", args=[0]).replace(
                         "/0/", "/{id}/"),

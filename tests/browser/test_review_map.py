@@ -1,5 +1,6 @@
 """The officer's review map and the case map in Debian's Chromium: every layer comes as
-vector tiles (never a whole layer as GeoJSON) for the view only; a click on a case opens
+vector tiles (never a whole layer as GeoJSON) for the view only; zoomed out, the cases
+come as clusters with their counts, and a click on one zooms in; a click on a case opens
 its summary and the link its page; a click elsewhere the detail report; the case page's
 map shows the neighbours and names them as text. No CSP violation, and axe-core finds
 nothing serious on either page."""
@@ -17,8 +18,8 @@ from playwright.sync_api import expect
 from geodata.crs import point_to_srid
 from geodata.models import Parcel
 from geodata.selectors import neighbours
-from geodata.tiles import CACHE_LAYERS, lonlat_tile
-from permits.maps import CASES_MIN_ZOOM
+from geodata.tiles import ALL_CACHE_LAYERS, CACHE_LAYERS, lonlat_tile
+from permits.maps import CACHE_STYLES, CASE_CLUSTERS_MIN_ZOOM, CASES_MIN_ZOOM
 from tests.browser.conftest import axe_check, log_in
 from tests.browser.test_csp import csp, map_ready  # noqa: F401 (the CSP listener fixture)
 from tests.browser.test_pin_and_submit import click_at
@@ -109,21 +110,47 @@ def test_review_map_tiles_a_case_click_the_report_and_the_case_map(
     page.wait_for_url(f"{base}/handlaggare/karta/")
     map_ready(page)
     settle(page)
-    assert page.evaluate("window.lovkarta.map.getZoom()") >= CASES_MIN_ZOOM
+    assert page.evaluate("window.lovkarta.map.getZoom()") >= CASE_CLUSTERS_MIN_ZOOM
     assert any(layer == "cases" for layer, *_ in tiles_requested(page))
     axe_check(page, "review map")
 
-    # Close in on a case: every layer's tiles come, and only those of the view.
+    # Zoomed out: the cases as clusters, their counts adding up to the officer's cases;
+    # a click on one zooms in on it.
     case = mine[0]
+    go_to(page, case.location.x, case.location.y, CASES_MIN_ZOOM - 2)
+    counts = page.locator("text.emap-cluster-count")
+    expect(counts.first).to_be_visible()
+    located = demo_cases.filter(municipality__kommunkod="2281", location__isnull=False)
+    assert sum(int(t) for t in counts.all_text_contents()) == located.count()
+    assert page.locator("text.emap-cluster-count", has_text=re.compile(r"^\d+$")).count() \
+        == counts.count()
+    box = counts.first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    # Polled from here: wait_for_function polls with eval, which the policy refuses.
+    for _ in range(150):
+        if page.evaluate("window.lovkarta.map.getZoom()") > CASES_MIN_ZOOM - 2:
+            break
+        page.wait_for_timeout(100)
+    else:
+        pytest.fail("a click on a cluster did not zoom in")
+    settle(page)
+
+    # Close in on a case: every layer's tiles come, and only those of the view.
     before = len(page.requested)
     go_to(page, case.location.x, case.location.y, 16)
     requested = tiles_requested(page, before)
-    assert {layer for layer, *_ in requested} >= set(CACHE_LAYERS) | {"cases"}
+    # The cache layers come together, each tile once for all their overlays.
+    assert {layer for layer, *_ in requested} == {ALL_CACHE_LAYERS, "cases"}
+    assert len(set(requested)) == len(requested), requested
     xs, ys = view_tiles(page, 16)
     for layer, z, x, y in requested:
         assert z == 16 and x in xs and y in ys, (layer, z, x, y)
+    # Each overlay draws its own layer of the shared tiles (by its outline colour).
+    for name, style in CACHE_STYLES.items():
+        assert page.locator(f'path[stroke="{style["color"]}"]').count() > 0, name
+    lowest = min(spec.min_zoom for spec in CACHE_LAYERS.values())
     for layer, z, *_ in tiles_requested(page):
-        assert z >= (CASES_MIN_ZOOM if layer == "cases" else CACHE_LAYERS[layer].min_zoom)
+        assert z >= (CASE_CLUSTERS_MIN_ZOOM if layer == "cases" else lowest)
     assert not [url for url in page.requested if WHOLE_LAYER.search(url)]
 
     # Click the case: its summary with a link; the report below the map stays as it was.

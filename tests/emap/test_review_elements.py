@@ -53,3 +53,18 @@ def test_the_scripts_are_found_and_use_no_eval():
         text = Path(found).read_text(encoding="utf-8")
         assert "eval(" not in text and "new Function" not in text, path
         assert ".innerHTML" not in text or path.startswith("vendor/"), path
+
+
+def test_vector_tiles_with_clusters_are_configured_by_json():
+    m = LovkartaMap(label="Karta")
+    sized = {"sizeBy": "count", "label": "count", "labelColor": "#ffffff", "radius": [11, 26],
+             "full": 1000, "style": {"fillColor": "#0b4f8a"}}
+    VectorTiles("Ärenden", "/k/{z}/{x}/{y}.pbf", {"case_clusters": sized}, min_zoom=8,
+                key="cases", clusters={"property": "count", "zoomTo": 13}).add_to(m)
+    fragment = render(m)
+    (tiles,) = fragment.config["elements"]
+    assert tiles["clusters"] == {"property": "count", "zoomTo": 13}
+    assert tiles["styles"]["case_clusters"] == sized and tiles["minZoom"] == 8
+    # The counts are SVG text written by the script (no markup, no style attribute).
+    script = Path(finders.find("emap/vectortiles.js")).read_text(encoding="utf-8")
+    assert "textContent = label" in script and "setAttribute('style'" not in script

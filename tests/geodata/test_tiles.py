@@ -11,7 +11,18 @@ from shapely.geometry import shape
 from fixtures import generate
 from geodata.crs import point_to_srid
 from geodata.models import Parcel
-from geodata.tiles import BUFFER, CACHE_LAYERS, EXTENT, Tile, TileLayer, lonlat_tile, tile_mvt
+from geodata.tiles import (
+    BUFFER,
+    CACHE_LAYERS,
+    EXTENT,
+    ClusterLayer,
+    Tile,
+    TileLayer,
+    cache_tile_layer,
+    lonlat_tile,
+    tile_clusters,
+    tile_mvt,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -114,3 +125,63 @@ def test_the_helper_draws_a_filtered_queryset_in_several_layers(demo_data):
     assert "none" not in layers
     assert len(layers["all"]["features"]) > 1
     assert tile_mvt(lonlat_tile(0.0, 0.0, 17), [TileLayer("x", Parcel.objects.all())]) == b""
+
+
+def test_points_are_counted_per_cell_once_and_cells_nest(demo_data):
+    """ClusterLayer: every address of a tile in exactly one cluster of its cell, drawn at
+    the mean of its points; four tiles of the next zoom count what their parent does."""
+    from geodata.models import Address
+
+    tile = lonlat_tile(LON, LAT, 12)
+    minx, miny, maxx, maxy = tile.bounds()
+    size = (maxx - minx) / 8
+    cells: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for address in Address.objects.all():
+        mx, my = point_to_srid(address.geom.x, address.geom.y, 3006, 3857)
+        if minx <= mx < maxx and miny < my <= maxy:
+            cells.setdefault((int((mx - minx) // size), int((maxy - my) // size)),
+                             []).append((mx, my))
+    assert sum(len(v) for v in cells.values()) > 10 and len(cells) > 1
+    found = tile_clusters(tile, ClusterLayer("a", Address.objects.all(), "geom"))
+    assert sorted(n for _x, _y, n in found) == sorted(len(v) for v in cells.values())
+    for x, y, n in found:
+        cell = cells[(int((x - minx) // size), int((maxy - y) // size))]
+        assert n == len(cell)
+        assert x == pytest.approx(sum(p[0] for p in cell) / n, abs=0.01)
+        assert y == pytest.approx(sum(p[1] for p in cell) / n, abs=0.01)
+    children = [Tile(13, 2 * tile.x + dx, 2 * tile.y + dy) for dx in (0, 1) for dy in (0, 1)]
+    assert sum(n for child in children for _x, _y, n in tile_clusters(
+        child, ClusterLayer("a", Address.objects.all(), "geom"))) == sum(
+        n for _x, _y, n in found)
+    layers = decode(tile_mvt(tile, [ClusterLayer("a", Address.objects.all(), "geom")]))
+    assert sorted(f["properties"]["count"] for f in layers["a"]["features"]) == sorted(
+        n for _x, _y, n in found)
+    assert tile_mvt(tile, [ClusterLayer("a", Address.objects.none(), "geom")]) == b""
+
+
+def test_a_keyed_layer_is_built_once_and_drawn_right_in_every_tile(demo_data):
+    """A layer with a key has its SQL built once; each tile still gets its own rows."""
+    keyed = cache_tile_layer("parcels")
+    for zoom in (15, 16, 17):
+        tile = lonlat_tile(LON, LAT, zoom)
+        plain = TileLayer("parcels", keyed.queryset, keyed.properties)
+        assert decode(tile_mvt(tile, [keyed])) == decode(tile_mvt(tile, [plain]))
+    assert tile_mvt(lonlat_tile(0.0, 0.0, 16), [keyed]) == b""
+
+
+def test_all_cache_layers_come_in_one_tile_each_from_its_zoom(client, demo_data):
+    tile = lonlat_tile(LON, LAT, 16)
+    response = client.get(url("all", tile))
+    assert response.status_code == 200 and "public" in response["Cache-Control"]
+    layers = decode(response.content)
+    assert set(layers) == set(CACHE_LAYERS)
+    for name in CACHE_LAYERS:  # the same features as the layer's own tile
+        alone = decode(client.get(url(name, tile)).content)[name]["features"]
+        assert sorted(map(repr, (f["properties"] for f in layers[name]["features"]))) == sorted(
+            map(repr, (f["properties"] for f in alone)))
+    low = lonlat_tile(LON, LAT, 13)
+    assert set(decode(client.get(url("all", low)).content)) == {
+        name for name, spec in CACHE_LAYERS.items() if spec.min_zoom <= 13}
+    again = client.get(url("all", tile), HTTP_IF_NONE_MATCH=response["ETag"])
+    assert again.status_code == 304
+    assert client.get(url("all", lonlat_tile(LON, LAT, 9))).status_code == 204

@@ -13,7 +13,7 @@ from django.test import Client
 
 from geodata.crs import point_to_srid
 from geodata.tiles import lonlat_tile
-from permits.maps import CASES_MIN_ZOOM
+from permits.maps import CASE_CLUSTERS_MIN_ZOOM
 from permits.services.clock import today
 from permits.workflow import OPEN, Status
 
@@ -118,7 +118,7 @@ def test_case_tiles_apply_the_queue_filters(located, demo_users):
 
 
 def test_case_tiles_are_for_staff_and_from_their_minimum_zoom(located, demo_users):
-    tile = next(iter(tiles_of(located[:1], CASES_MIN_ZOOM - 1)))
+    tile = next(iter(tiles_of(located[:1], CASE_CLUSTERS_MIN_ZOOM - 1)))
     path = f"/handlaggare/karta/arenden/{tile.z}/{tile.x}/{tile.y}.pbf"
     assert logged_in(demo_users["handlaggare"]).get(path).status_code == 204
     assert logged_in(demo_users["sokande"]).get(path).status_code == 404
@@ -146,8 +146,9 @@ def test_the_review_map_draws_every_layer_from_tiles(located, demo_users):
     assert set(tiles) == {"cases", "parcels", "plans", "regulations", "buildings"}
     assert tiles["cases"]["url"] == (
         "/handlaggare/karta/arenden/{z}/{x}/{y}.pbf?queue=all&status=decided")
-    assert tiles["parcels"]["url"] == "/api/v1/tiles/parcels/{z}/{x}/{y}.pbf"
-    assert tiles["parcels"]["minZoom"] == 14 and tiles["cases"]["minZoom"] == CASES_MIN_ZOOM
+    assert tiles["parcels"]["url"] == "/api/v1/tiles/all/{z}/{x}/{y}.pbf"
+    assert tiles["parcels"]["minZoom"] == 14
+    assert tiles["cases"]["minZoom"] == CASE_CLUSTERS_MIN_ZOOM
     assert kinds[-2:] == ["layerswitcher", "clickreport"]
     # No case is written into the page: they come in the tiles.
     for case in located:
