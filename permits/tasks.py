@@ -32,3 +32,18 @@ def check_case(application_id: int, reason: str, trigger: str = "") -> int | Non
             return None
         raise
     return run.pk if run else None
+
+
+@shared_task(name="permits.check_cases")
+def check_cases(application_ids: list[int], reason: str, trigger: str = "") -> int:
+    """Run the checks of many open cases at once (set-based); return how many runs were
+    stored. A re-check stores only the cases whose checks came out differently."""
+    from permits.services.checks import cases_check_run
+
+    try:
+        runs = cases_check_run(pks=application_ids, reason=reason, trigger=trigger)
+    except Exception:
+        # The cases keep their last checks; the next sync (or an officer) runs them again.
+        log.exception("checks of %d cases (%s) failed", len(application_ids), reason)
+        raise
+    return len(runs)

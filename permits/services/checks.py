@@ -5,18 +5,31 @@ audit trail."""
 
 from __future__ import annotations
 
+import json
 import logging
+from collections import defaultdict
 from typing import Any
 
+import psycopg
+from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from geodata.crs import STORAGE_SRID
 from geodata.models import Source, SyncRun
+from permits.checks.batch import footprints_reports
 from permits.checks.footprint import footprint_check, report_json
 from permits.exceptions import InvalidCasework, NotAllowed
-from permits.models import Application, CaseCheck, CheckAssessment, DrawnFeature
+from permits.models import (
+    Application,
+    ApplicationEvent,
+    CaseCheck,
+    CheckAssessment,
+    DrawnFeature,
+)
 from permits.selectors.casework import roles_in
 from permits.services import clock as service_clock
 from permits.services.casework import event_record
@@ -28,14 +41,44 @@ BUILT = (DrawnFeature.Kind.BUILDING, DrawnFeature.Kind.EXTENSION,
          DrawnFeature.Kind.OUTBUILDING)
 # The layers the checks read: a sync that changes one re-checks the open cases.
 CHECKED_LAYERS = {Source.Holds.PARCELS, Source.Holds.BUILDINGS, Source.Holds.PLANS,
-                  Source.Holds.REGULATIONS}
+                  Source.Holds.REGULATIONS, Source.Holds.SHORELINE}
+# Cases a background re-check task takes with a broker; without one the chunks run
+# inline in turn, bigger (fewer statements), small enough to bound the memory they hold.
+RECHECK_CHUNK = 500
+RECHECK_CHUNK_INLINE = 5000
 
 
 def case_footprint(application: Application) -> GEOSGeometry | None:
     """The area to check: what the applicant drew to build, else the site (or None)."""
+    return _footprint([d.geom for d in application.drawn.filter(kind__in=BUILT)],
+                      application.site)
+
+
+def cases_footprints(pks: list[int]) -> dict[int, GEOSGeometry]:
+    """The area to check of each case (by id) that has one, as :func:`case_footprint`:
+    what was drawn to build, in one query, else the site (read only for those)."""
+    drawn: dict[int, list[GEOSGeometry]] = defaultdict(list)
+    for application_id, geom in DrawnFeature.objects.filter(
+            application__in=pks, kind__in=BUILT).order_by(
+                "application_id", "id").values_list("application_id", "geom"):
+        drawn[application_id].append(geom)
+    out = {}
+    no_parts = []
+    for pk in pks:
+        if not any(isinstance(g, Polygon | MultiPolygon) for g in drawn.get(pk, ())):
+            no_parts.append(pk)  # nothing drawn to build: the site is checked
+            continue
+        footprint = _footprint(drawn[pk], None)
+        if footprint is not None:
+            out[pk] = footprint
+    out.update(dict(Application.objects.filter(pk__in=no_parts, site__isnull=False)
+                    .values_list("pk", "site")))
+    return out
+
+
+def _footprint(geoms: list[GEOSGeometry], site: GEOSGeometry | None) -> GEOSGeometry | None:
     parts: list[Polygon] = []
-    for drawn in application.drawn.filter(kind__in=BUILT):
-        geom = drawn.geom
+    for geom in geoms:
         if isinstance(geom, Polygon):
             parts.append(geom)
         elif isinstance(geom, MultiPolygon):
@@ -43,7 +86,7 @@ def case_footprint(application: Application) -> GEOSGeometry | None:
     if parts:
         union = MultiPolygon(parts, srid=STORAGE_SRID).unary_union
         return union if union.geom_type in ("Polygon", "MultiPolygon") else None
-    return application.site
+    return site
 
 
 def case_check_run(*, application: Application, reason: str, actor: Any = None,
@@ -72,6 +115,96 @@ def case_check_run(*, application: Application, reason: str, actor: Any = None,
             "check_run": run.pk, "reason": reason, "changes": changes,
             "data_versions": report["data_versions"]})
     return run
+
+
+def cases_check_run(*, pks: list[int], reason: str, trigger: str = "") -> list[CaseCheck]:
+    """Run the checks of many open cases at once (set-based: a few SQL statements for all
+    of them) and store them as :func:`case_check_run` does, each with its audit row; a
+    re-check stores only the cases whose checks came out differently. Return the runs
+    stored. Cases decided or withdrawn since, or with nothing drawn, are left as they are.
+    """
+    heights = dict(Application.objects.filter(pk__in=pks, status__in=OPEN).values_list(
+        "pk", "height_m"))
+    footprints = cases_footprints(sorted(heights))
+    reports = footprints_reports(footprints, heights, today=service_clock.today())
+    previous = _latest_runs(list(reports))
+    now = service_clock.now()
+    runs: list[CaseCheck] = []
+    for pk, report in sorted(reports.items()):
+        before = previous.get(pk)
+        changes = differences(before, report) if before else []
+        if reason == CaseCheck.Reason.DATA_CHANGED and before and not changes:
+            continue
+        runs.append(CaseCheck(
+            application_id=pk, run_at=now, reason=reason, run_by=None, result=report,
+            changes=changes if reason == CaseCheck.Reason.DATA_CHANGED else [],
+            trigger=trigger[:200]))
+    with transaction.atomic():
+        _insert_runs(runs)
+        _insert_events([ApplicationEvent(
+            application_id=run.application_id, actor=None, kind="checks",
+            text=", ".join(f"{c['code']}: {c['status']}" for c in run.result["checks"]),
+            data={"check_run": run.pk, "reason": reason, "changes": run.changes,
+                  "data_versions": run.result["data_versions"]}, at=now,
+            audience=ApplicationEvent.Audience.STAFF) for run in runs])
+    return runs
+
+
+# On PostgreSQL the runs and their audit rows go in as one INSERT each over arrays bound
+# on the server: Django's bulk_create binds its arrays client-side and escapes each JSON
+# document through a regular expression (1.2 s for 1,000 runs, against 0.2 s); %b sends
+# the arrays in binary, which needs no escaping at all.
+_INSERT_RUNS = (
+    "INSERT INTO {table} (application_id, run_at, reason, result, changes, trigger) "
+    "SELECT a, %s, %s, r::jsonb, c::jsonb, %s FROM unnest(%b::bigint[], %b::text[], "
+    "%b::text[]) AS t(a, r, c) RETURNING id, application_id")
+_INSERT_EVENTS = (
+    "INSERT INTO {table} (application_id, at, kind, text, audience, data) "
+    "SELECT a, %s, %s, x, %s, d::jsonb FROM unnest(%b::bigint[], %b::text[], %b::text[]) "
+    "AS t(a, x, d)")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder)
+
+
+def _insert_runs(runs: list[CaseCheck]) -> None:
+    """Insert check runs of one reason, time and trigger (one per case), setting pk."""
+    if not runs or connection.vendor != "postgresql":
+        CaseCheck.objects.bulk_create(runs)
+        return
+    first = runs[0]
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_INSERT_RUNS.format(table=CaseCheck._meta.db_table), [
+            first.run_at, first.reason, first.trigger, [r.application_id for r in runs],
+            [_json(r.result) for r in runs], [_json(r.changes) for r in runs]])
+        ids = dict((application, pk) for pk, application in cursor.fetchall())
+    for run in runs:
+        run.pk = ids[run.application_id]
+
+
+def _insert_events(events: list[ApplicationEvent]) -> None:
+    """Insert audit rows of one kind, time and audience, with no actor or address."""
+    if not events or connection.vendor != "postgresql":
+        ApplicationEvent.objects.bulk_create(events)
+        return
+    first = events[0]
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_INSERT_EVENTS.format(table=ApplicationEvent._meta.db_table), [
+            first.at, first.kind, first.audience, [e.application_id for e in events],
+            [e.text for e in events], [_json(e.data) for e in events]])
+
+
+def _latest_runs(pks: list[int]) -> dict[int, dict[str, Any]]:
+    """The latest check run of each case, as much of its result as :func:`differences`
+    reads (its checks and its plan's id), in two queries."""
+    latest = CaseCheck.objects.filter(application=OuterRef("pk")).order_by("-run_at", "-id")
+    ids = [i for i in Application.objects.filter(pk__in=pks).annotate(
+        last=Subquery(latest.values("id")[:1])).values_list("last", flat=True) if i]
+    return {application: {"checks": checks or [],
+                          "plan": {"beteckning": plan} if plan is not None else None}
+            for application, checks, plan in CaseCheck.objects.filter(pk__in=ids).values_list(
+                "application_id", "result__checks", "result__plan__beteckning")}
 
 
 def _checks_by_code(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -113,16 +246,19 @@ def cases_to_recheck(source: Source) -> list[int]:
 
 
 def checks_after_sync(source: Source, run: SyncRun) -> int:
-    """Re-check the open cases that read a layer a sync changed (a background task each
-    with a broker, inline without); return how many were queued."""
-    from permits.tasks import check_case
+    """Re-check the open cases that read a layer a sync changed, set-based: background
+    tasks of RECHECK_CHUNK cases each with a broker, inline without (RECHECK_CHUNK_INLINE
+    at a time); return how many cases were queued."""
+    from permits.tasks import check_cases
 
     pks = cases_to_recheck(source)
     trigger = f"{source.name}, sync {run.pk}: {run.added} added, {run.changed} changed, " \
               f"{run.removed} removed"
-    for pk in pks:
-        transaction.on_commit(lambda pk=pk: check_case.delay(
-            pk, CaseCheck.Reason.DATA_CHANGED, trigger))
+    size = RECHECK_CHUNK_INLINE if settings.CELERY_TASK_ALWAYS_EAGER else RECHECK_CHUNK
+    for start in range(0, len(pks), size):
+        chunk = pks[start:start + size]
+        transaction.on_commit(lambda chunk=chunk: check_cases.delay(
+            chunk, CaseCheck.Reason.DATA_CHANGED, trigger))
     if pks:
         log.info("re-checking %d open cases after %s", len(pks), trigger)
     return len(pks)
