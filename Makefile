@@ -4,7 +4,8 @@ PY := .venv/bin/python
 FIXTURE := var/fixtures/sundsvall.gpkg
 FIXTURE_2280 := var/fixtures/harnosand.gpkg
 
-.PHONY: run test deps fixtures lint bench clean backup restore
+.PHONY: run test deps fixtures lint bench clean backup restore prod-deps prod-up prod-down \
+	prod-status prod-check bench-load
 
 run: deps fixtures
 	@scripts/run.sh
@@ -29,8 +30,30 @@ lint: deps
 	.venv/bin/lint-imports
 
 bench: deps fixtures
-	WITH_POSTGIS=1 scripts/setup.sh
+	WITH_POSTGIS=1 WITH_PROD=1 scripts/setup.sh
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# The production stack on this machine (scripts/prod.sh): PostGIS, Redis, a Celery worker,
+# gunicorn and nginx with TLS at https://127.0.0.1:8443/, everything under var/prod/.
+prod-deps: deps fixtures
+	@WITH_PROD=1 scripts/setup.sh
+
+prod-up: prod-deps
+	@scripts/prod.sh up
+
+prod-down:
+	@scripts/prod.sh down
+
+prod-status:
+	@scripts/prod.sh status
+
+# Start the stack, drive the browser path against it (tests/prod/), stop it again.
+prod-check: prod-deps
+	@scripts/prod.sh check
+
+# The load test (Locust) against the production stack on PostGIS with 1M parcels.
+bench-load: prod-deps
+	$(PY) bench/load.py $(LOAD_ARGS)
 
 # One tar of the database and the media files (FILE=... to name it; default var/backups/).
 backup: deps

@@ -12,6 +12,10 @@ DEB_PACKAGES=(
 # Redis for background work (and the worker test, which starts its own if none runs).
 command -v redis-server >/dev/null || DEB_PACKAGES+=(redis-server)
 [ "${WITH_POSTGIS:-0}" = 1 ] && DEB_PACKAGES+=(postgresql-15-postgis-3)
+# The production stack on one machine (scripts/prod.sh, `make prod-check`, the load test):
+# PostGIS, Debian's nginx in front (run from var/ with its own config, never the system
+# service) and openssl for its self-signed certificate.
+[ "${WITH_PROD:-0}" = 1 ] && DEB_PACKAGES+=(postgresql-15-postgis-3 nginx openssl)
 # QGIS, headless, for the acceptance test of the OGC API at /ogc/ (QGIS as a client).
 [ "${WITH_QGIS:-0}" = 1 ] && DEB_PACKAGES+=(python3-qgis qgis-providers)
 
