@@ -13,6 +13,14 @@
    EPSG:3006) against the bare SQL building the same page and against pygeoapi 0.21's
    PostgreSQL provider on the same table (bench/ogcapi.py). Target: p95 at most 2x the
    bare SQL's; features/s at least 1.5x pygeoapi's.
+5. The review map's tiles (z14, z16 in town; 100,000 cases beside the parcels) against the
+   bare ST_AsMVT for the same tile and layers (bench/review_tiles.py). Target: p95 at most
+   1.5x.
+6. The checks: one footprint against the bare SQL of the same intersections (p95 at most
+   3x; under 100 ms through the HTTP API), and a re-check of 10,000 open cases after a plan
+   change against geopandas' overlay of the same (at most 1.5x) (bench/review_checks.py).
+7. The load test (Locust) against the production stack with the million parcels: pages
+   p95 < 300 ms, submit < 1 s, API < 50 ms, no errors (bench/load.py).
 
 Needs PostgreSQL with PostGIS on 127.0.0.1:5432 (`.ci/run` and `make deps WITH_POSTGIS=1`
 install it). Results are printed and written to var/bench/results.json.
@@ -349,9 +357,12 @@ def main() -> int:
     parser.add_argument("--query-parcels", type=int, default=1_000_000)
     parser.add_argument("--points", type=int, default=1000)
     parser.add_argument("--page-size", type=int, default=10_000)
-    parser.add_argument("--only", choices=["sync", "query", "exports", "ogcapi"])
+    parser.add_argument("--only", choices=["sync", "query", "exports", "ogcapi", "tiles",
+                                           "checks", "load"])
     parser.add_argument("--boxes", type=int, default=200,
                         help="2 km boxes asked of each OGC API server (default 200)")
+    parser.add_argument("--load-seconds", type=int, default=60,
+                        help="seconds of each step of the load test (default 60)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each sync tool, taking turns (default 3)")
     args = parser.parse_args()
@@ -363,7 +374,7 @@ def main() -> int:
         results["sync"] = bench_sync(args.page_size, args.sync_parcels, args.repeat)
         (VAR / "results.json").write_text(json.dumps(results, indent=2))
         print_sync(results["sync"], args.page_size)  # type: ignore[arg-type]
-    big = ("query", "exports", "ogcapi")
+    big = ("query", "exports", "ogcapi", "tiles", "checks")
     extent = load_million(args.query_parcels) if args.only in (None, *big) else None
     if args.only in (None, "query"):
         results["queries"] = bench_queries(args.query_parcels, args.points, extent)
@@ -379,6 +390,28 @@ def main() -> int:
         import ogcapi
 
         results["ogcapi"] = ogcapi.bench_ogcapi(DB, DATABASE_URL, args.boxes)
+        (VAR / "results.json").write_text(json.dumps(results, indent=2))
+    if args.only in (None, "tiles", "checks"):
+        import review_data
+
+        # 100,000 cases (and a building on each parcel in town) beside the million parcels.
+        review = review_data.prepare_review_data(DB, buildings=True)
+    if args.only in (None, "tiles"):
+        import review_tiles
+
+        results["tiles"] = review_tiles.bench_tiles(review.db, review.database_url, args.boxes)
+        (VAR / "results.json").write_text(json.dumps(results, indent=2))
+    if args.only in (None, "checks"):
+        import review_checks
+
+        # After the tiles: the re-check changes plans and writes checks.
+        results["checks"] = review_checks.bench_checks(review.db, review.database_url)
+        (VAR / "results.json").write_text(json.dumps(results, indent=2))
+    if args.only in (None, "load"):
+        import load
+
+        # A production stack of its own, on a database of its own (lovkarta_bench_load).
+        results["load"] = load.bench_load(seconds=args.load_seconds)
         (VAR / "results.json").write_text(json.dumps(results, indent=2))
     if "sync" in results and "queries" in results:
         print_sync(results["sync"], args.page_size)  # type: ignore[arg-type]
@@ -402,6 +435,18 @@ def main() -> int:
         say(f"\nOGC API items at {args.query_parcels:,} parcels, {args.boxes} boxes")
         for line in ogcapi.summary(results["ogcapi"]):  # type: ignore[arg-type]
             say(line)
+    if "tiles" in results:
+        import review_tiles
+
+        review_tiles.print_tiles(results["tiles"])  # type: ignore[arg-type]
+    if "checks" in results:
+        import review_checks
+
+        review_checks.print_checks(results["checks"])  # type: ignore[arg-type]
+    if "load" in results:
+        import load
+
+        load.print_load(results["load"])  # type: ignore[arg-type]
     return 0
 
 
