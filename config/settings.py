@@ -309,6 +309,24 @@ CELERY_BEAT_SCHEDULE = {
                                   "schedule": crontab(hour=3, minute=15)},
 }
 
+# Cache: Redis when LOVKARTA_CACHE_URL names one (a redis-py URL: redis://host:port/db,
+# or unix:///path/redis.sock?db=1 for a socket), shared by the web workers: the form
+# page's map and place summary, the case maps, the data ages of the API answers, and the
+# sessions (kept in the database as well, read from the cache). In production it follows
+# REDIS_URL when not set (Celery's redis+socket:// written as redis-py's unix://). Without
+# either, each process keeps its own in memory.
+LOVKARTA_CACHE_URL = env.str("LOVKARTA_CACHE_URL", default="")
+if not LOVKARTA_CACHE_URL and LOVKARTA_PRODUCTION and REDIS_URL:
+    LOVKARTA_CACHE_URL = (REDIS_URL.replace("redis+socket://", "unix://", 1)
+                          if REDIS_URL.startswith("redis+socket://") else REDIS_URL)
+if LOVKARTA_CACHE_URL:
+    CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": LOVKARTA_CACHE_URL, "KEY_PREFIX": "lovkarta",
+        # A cache that does not answer soon is a failure, not a wait.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 EMAIL_BACKEND = env.str("EMAIL_BACKEND",
                         default="django.core.mail.backends.console.EmailBackend")
 

@@ -7,12 +7,13 @@ from typing import Any
 
 import shapely
 from django.contrib.gis.geos import GEOSGeometry
+from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from geodata import geojson
+from geodata import geojson, selectors
 from geodata.crs import STORAGE_SRID, WEB_SRID, srid_of
 from geodata.errors import GeodataError, InvalidInput
 from geodata.geojson_input import geometry_from_geojson, request_json
@@ -21,11 +22,9 @@ from geodata.selectors import (
     DataAge,
     DetailReport,
     addresses_search,
-    data_age,
     detail_report,
     neighbours,
     parcel_at,
-    parcel_data_age,
     parcels_by_designation,
     storage_point,
 )
@@ -46,6 +45,25 @@ def _age(age: DataAge) -> dict[str, Any]:
             "data_age_seconds": age.seconds}
 
 
+# Every answer says how old its data is: the last good sync of its sources, a MAX over the
+# sync runs. It is kept for a minute (a sync is seen within DATA_AGE_SECONDS); an unknown
+# age (no good sync yet) is asked again each time.
+DATA_AGE_SECONDS = 60
+
+
+def data_age(source_ids: set[int]) -> DataAge:
+    """Return the age of these sources' data (``selectors.data_age``), cached briefly."""
+    if not source_ids:
+        return DataAge(None)
+    key = "lovkarta:data-age:" + ",".join(str(i) for i in sorted(source_ids))
+    synced_at = cache.get(key)
+    if synced_at is None:
+        synced_at = selectors.data_age(source_ids).synced_at
+        if synced_at is not None:
+            cache.set(key, synced_at, DATA_AGE_SECONDS)
+    return DataAge(synced_at)
+
+
 def parcel_properties(parcel: Parcel, with_age: bool = True) -> dict[str, Any]:
     """Return the public properties of a parcel, with the age of the data."""
     props = {
@@ -60,7 +78,7 @@ def parcel_properties(parcel: Parcel, with_age: bool = True) -> dict[str, Any]:
         "area_m2": round(parcel.geom.area, 1),
     }
     if with_age:
-        props.update(_age(parcel_data_age(parcel)))
+        props.update(_age(data_age({parcel.source_id})))
     return props
 
 
@@ -236,7 +254,7 @@ def neighbours_view(request: HttpRequest, objektidentitet: str) -> JsonResponse:
     return JsonResponse({"parcel": parcel.beteckning, "touching": collection(found.touching),
                          "across_road": collection(found.across_road),
                          "roads": [p.beteckning for p in found.roads],
-                         **_age(parcel_data_age(parcel))})
+                         **_age(data_age({parcel.source_id}))})
 
 
 @require_GET

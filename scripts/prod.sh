@@ -59,6 +59,9 @@ stack_env() {
   export CSRF_TRUSTED_ORIGINS="https://${HOST}:${HTTPS_PORT},https://localhost:${HTTPS_PORT}"
   export DATABASE_URL="postgis://${PG_USER}@${PG_HOST}:${PG_PORT}/${DB}"
   export REDIS_URL="redis+socket://${RUN}/redis.sock"
+  # Django's cache (and the sessions read through it) in the same Redis, another db:
+  # redis-py names a socket unix://.
+  export LOVKARTA_CACHE_URL="unix://${RUN}/redis.sock?db=1"
   export LOVKARTA_MEDIA_ROOT="$PROD_DIR/media"
   export LOVKARTA_OGC_URL="http://127.0.0.1:${OGC_PORT}/lovkarta"
   export LOVKARTA_GUNICORN_BIND="unix:${RUN}/gunicorn.sock"
@@ -265,8 +268,8 @@ case "${1:-}" in
   status) status ;;
   env) prepare_files >/dev/null; stack_env
     for name in DJANGO_SETTINGS_MODULE LOVKARTA_PRODUCTION LOVKARTA_DEBUG SECRET_KEY \
-        ALLOWED_HOSTS CSRF_TRUSTED_ORIGINS DATABASE_URL REDIS_URL LOVKARTA_MEDIA_ROOT \
-        LOVKARTA_OGC_URL; do
+        ALLOWED_HOSTS CSRF_TRUSTED_ORIGINS DATABASE_URL REDIS_URL LOVKARTA_CACHE_URL \
+        LOVKARTA_MEDIA_ROOT LOVKARTA_OGC_URL; do
       printf 'export %s=%q\n' "$name" "${!name}"
     done ;;
   url) echo "$URL" ;;

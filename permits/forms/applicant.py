@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.forms.renderers import Jinja2
 from django.utils.translation import gettext_lazy as _
 
 from geodata.errors import InvalidInput, LimitExceeded
@@ -22,8 +23,17 @@ class GuidanceForm(forms.Form):
         error_messages={"required": _("Choose what you want to do.")})
 
 
+# Django's own widget templates in Jinja2: the same HTML as the default renderer's, made
+# about four times faster (the form page renders twenty-odd widgets, four of them selects
+# whose options the template language renders one include at a time). One instance, so
+# that its Jinja2 environment and compiled templates are made once per process.
+FAST_WIDGETS = Jinja2()
+
+
 class DraftForm(forms.Form):
     """The application: every field optional while it is a draft."""
+
+    default_renderer = FAST_WIDGETS
 
     case_type = forms.ChoiceField(label=_("Case type"), choices=CaseType.choices)
     measure = forms.ChoiceField(label=_("Measure"), choices=Measure.choices)

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.gis.geos import Point
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Max, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
+from emap.maps import MapFragment
 from geodata.crs import STORAGE_SRID, WEB_SRID, point_to_srid
-from geodata.models import Municipality
+from geodata.models import Municipality, Source, SyncRun
 from geodata.selectors import (
     address_parcels,
     addresses_search,
@@ -54,6 +65,7 @@ from permits.services.fees import FeeQuote, fee_quote
 from permits.views.officer import client_ip
 from permits.workflow import OPEN, Status
 
+T = TypeVar("T")
 FORM_FIELDS = ("case_type", "measure", "description", "building_area_m2", "height_m",
                "floors", "contact_name", "contact_email", "contact_phone")
 
@@ -100,7 +112,9 @@ def _draft_input(form: DraftForm) -> DraftInput:
 @login_required
 def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The application form beside the map; every button saves the draft first."""
-    application = _own(request, pk)
+    # The parcel comes along (its municipality's fee table), without its geometry.
+    application = get_object_or_404(applications_for_applicant(request.user).select_related(
+        "parcel").defer("parcel__geom"), pk=pk)
     if application.status != Status.DRAFT:
         return redirect("permits:application", pk=pk)
     results: dict[str, list[object]] = {}
@@ -118,11 +132,8 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 return done
     else:
         form = DraftForm(initial=_initial(application))
-    report = detail_report(application.location) if application.location else None
     return render(request, "permits/application_form.html", {
-        "form": form, "application": application, "map": maps.application_map(application),
-        "report": report, "results": results,
-        "documents": documents_for(application.case_type), "fee": _fee_quote(application),
+        **form_page_context(application), "form": form, "results": results,
         "prechecks_texts": PRECHECK_TEXTS})
 
 
@@ -138,12 +149,89 @@ PRECHECK_TEXTS = {
 }
 
 
+# The form page's map and the summary of what lies at the pin cost a dozen milliseconds
+# of spatial queries and folium on every render, and are the same for as long as their
+# inputs hold: they are kept in the cache (shared by the web workers in production), keyed
+# by a digest of everything they are made of. A good sync of any source changes the
+# summary's key; the map's names the background map's sources and the language. Every
+# new draft shares one map (no pin, nothing drawn). Edits made in the admin rather than
+# by a sync are seen within FORM_PAGE_SECONDS.
+FORM_PAGE_SECONDS = 600
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode(), usedforsecurity=False).hexdigest()
+
+
+def _cached(key: str, make: Callable[[], T]) -> T:
+    found = cache.get(key)
+    if found is None:
+        found = make()
+        cache.set(key, found, FORM_PAGE_SECONDS)
+    return found  # type: ignore[no-any-return]
+
+
+def _application_map(application: Application) -> MapFragment:
+    """The applicant's map (``maps.application_map``), made once for as long as its inputs
+    hold: the pin, the site, the drawings, the background map's sources and the language."""
+    backgrounds = list(Source.objects.filter(holds=Source.Holds.BACKGROUND).order_by(
+        "pk").values_list("pk", "enabled", "protocol", "url", "layer", "municipality_id",
+                          "service_info"))
+    municipality = application.municipality
+    key = _digest(
+        bytes(application.location.ewkb) if application.location else None,
+        bytes(application.site.ewkb) if application.site else None,
+        municipality.kommunkod if municipality else None,
+        [(d.kind, bytes(d.geom.ewkb)) for d in application.drawn.all()], backgrounds,
+        settings.LOVKARTA_BACKGROUND_WMS, settings.LOVKARTA_BACKGROUND_LAYERS,
+        settings.LOVKARTA_DEFAULT_KOMMUNKOD, get_language())
+    return _cached(f"lovkarta:form-map:{key}", lambda: maps.application_map(application))
+
+
+@dataclass(frozen=True)
+class PlaceSummary:
+    """What the form says of the pinned place: the plans and the plan regulations there."""
+
+    plans: list[tuple[str, str]]  # (beteckning, status)
+    regulations: list[tuple[str, str, float]]  # (beteckning, formulering, share in %)
+
+
+def _place_summary(location: Point) -> PlaceSummary:
+    """The detail report at the pin, as the form shows it; made once per place for as
+    long as the cache's data is unchanged (a good sync of any source changes it)."""
+    runs = SyncRun.objects.filter(outcome=SyncRun.Outcome.SUCCEEDED).aggregate(
+        n=Count("pk"), last=Max("finished_at"), top=Max("pk"))
+    key = _digest(bytes(location.ewkb), sorted(runs.items()))
+
+    def make() -> PlaceSummary:
+        report = detail_report(location)
+        return PlaceSummary(
+            plans=[(p.beteckning, p.status) for p in report.plans],
+            regulations=[(h.regulation.beteckning, h.regulation.bestammelseformulering,
+                          h.share_percent) for h in report.regulations])
+
+    return _cached(f"lovkarta:form-place:{key}", make)
+
+
+def form_page_context(application: Application) -> dict[str, object]:
+    """Return what the form page shows of a draft as saved: the map, the summary of the
+    place, the documents and the fee (each drawing and attachment read once)."""
+    prefetch_related_objects([application], "drawn", "attachments")
+    return {
+        "application": application, "map": _application_map(application),
+        "report": _place_summary(application.location) if application.location else None,
+        "documents": documents_for(application.case_type), "fee": _fee_quote(application)}
+
+
 def _fee_quote(application: Application) -> FeeQuote | None:
     """The fee estimate of the draft as saved: the property's municipality's table."""
     if application.parcel is None:
         return None  # which municipality's table is not known yet
-    return fee_quote(Municipality.objects.filter(kommunkod=application.parcel.kommunkod).first(),
-                     application.case_type, application.building_area_m2,
+    kommunkod = application.parcel.kommunkod
+    municipality = application.municipality
+    if municipality is None or municipality.kommunkod != kommunkod:
+        municipality = Municipality.objects.filter(kommunkod=kommunkod).first()
+    return fee_quote(municipality, application.case_type, application.building_area_m2,
                      service_clock.today())
 
 

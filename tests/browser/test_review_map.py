@@ -13,6 +13,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+from django.utils import translation
 from playwright.sync_api import expect
 
 from geodata.crs import point_to_srid
@@ -165,7 +166,8 @@ def test_review_map_tiles_a_case_click_the_report_and_the_case_map(
     assert number in same_place and number not in theirs
     opened = same_place[number]
     expect(popup.locator("a")).to_have_attribute("href", f"/handlaggare/arenden/{opened.pk}/")
-    assert opened.get_status_display() in popup.inner_text()
+    with translation.override("sv"):  # the page is in Swedish, whatever this thread speaks
+        assert opened.get_status_display() in popup.inner_text()
     assert page.inner_text("#review-report") == report
     page.keyboard.press("Escape")
 
