@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,7 +12,7 @@ import shapely
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.contrib.gis.measure import D
 from django.db import connection
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from geodata.crs import STORAGE_SRID, check_sweden, point_to_srid, to_srid
@@ -194,6 +194,15 @@ def detail_report(geometry: GEOSGeometry) -> DetailReport:
     regulations are those on the property. Overlaps are in m² of SWEREF 99 TM and shares
     are of the asked area.
     """
+    report = footprint_report(geometry)
+    report.age = data_age({p.source_id for p in report.parcels}
+                          | {p.source_id for p in report.plans})
+    return report
+
+
+def footprint_report(geometry: GEOSGeometry) -> DetailReport:
+    """Report what :func:`detail_report` reports of a geometry, without the data's age
+    (one query fewer, for callers that name the data they read otherwise)."""
     if geometry.srid != STORAGE_SRID:
         shape = to_srid(shapely.from_wkb(bytes(geometry.wkb)), geometry.srid or STORAGE_SRID,
                         STORAGE_SRID)
@@ -208,13 +217,12 @@ def detail_report(geometry: GEOSGeometry) -> DetailReport:
         report.parcels = list(Parcel.objects.filter(geom__intersects=geometry)
                               .order_by("beteckning", "omradesnummer"))
         area_geom = geometry
-    probe = area_geom if area_geom.geom_type != "Point" else geometry
-    report.plans = list(Plan.objects.filter(geom__intersects=_inner(probe))
-                        .order_by("beteckning"))
+    probe = _inner(area_geom if area_geom.geom_type != "Point" else geometry)
+    report.plans = list(Plan.objects.filter(geom__intersects=probe).order_by("beteckning"))
     area_shape = shapely.from_wkb(bytes(area_geom.wkb))
     area = area_shape.area
     hits = []
-    for regulation in Regulation.objects.filter(geom__intersects=_inner(probe)):
+    for regulation in Regulation.objects.filter(geom__intersects=probe):
         overlap = shapely.from_wkb(bytes(regulation.geom.wkb)).intersection(area_shape).area
         if area and overlap < 0.01:
             continue  # touching along an edge is not intersecting in any way that matters
@@ -225,8 +233,6 @@ def detail_report(geometry: GEOSGeometry) -> DetailReport:
     report.regulations = [RegulationHit(h.regulation, h.overlap_m2, h.share_percent,
                                         records.get(h.regulation.bestammelsekod))
                           for h in hits]
-    report.age = data_age({p.source_id for p in report.parcels}
-                          | {p.source_id for p in report.plans})
     return report
 
 
@@ -560,10 +566,17 @@ def plan_hits(geometry: GEOSGeometry) -> list[PlanHit]:
     Figures are unrounded; a plan that only touches the area is not returned. Largest
     overlap first.
     """
+    return plan_overlaps(geometry, Plan.objects.filter(geom__intersects=_inner(geometry))
+                         .order_by("beteckning"))
+
+
+def plan_overlaps(geometry: GEOSGeometry, plans: Iterable[Plan]) -> list[PlanHit]:
+    """Return :func:`plan_hits` of an area over plans already found (those that
+    intersect the area shrunk by ``_inner``, as :func:`footprint_report` finds them)."""
     shape = _shape(geometry)
     area = shape.area
     hits = []
-    for plan in Plan.objects.filter(geom__intersects=_inner(geometry)):
+    for plan in plans:
         overlap = shapely.from_wkb(bytes(plan.geom.wkb)).intersection(shape).area
         hits.append(PlanHit(plan, overlap, 100.0 * overlap / area if area else 0.0))
     hits.sort(key=lambda h: (-h.overlap_m2, h.plan.beteckning))
@@ -614,18 +627,20 @@ def source_versions(holds: set[str], kommunkod: str | None = None) -> list[Sourc
     With ``kommunkod``, sources of other municipalities are left out (sources of no
     municipality, such as Boverket's catalogue, stay).
     """
+    last = (SyncRun.objects.filter(source=OuterRef("pk"), outcome=SyncRun.Outcome.SUCCEEDED)
+            .order_by("-finished_at", "-pk"))
     sources = Source.objects.filter(enabled=True, holds__in=holds).order_by("name")
     if kommunkod:
         sources = sources.filter(Q(municipality__isnull=True)
                                  | Q(municipality__kommunkod=kommunkod))
-    out = []
-    for source in sources:
-        run = (SyncRun.objects.filter(source=source, outcome=SyncRun.Outcome.SUCCEEDED)
-               .order_by("-finished_at", "-pk").first())
-        out.append(SourceVersion(source.name, source.holds, run.pk if run else None,
-                                 run.finished_at if run else None,
-                                 run.source_version if run else ""))
-    return out
+    # One query: the last good run of each source as subqueries (a check asks for them
+    # on every footprint; one query a source cost more than the overlaps).
+    rows = sources.annotate(
+        run=Subquery(last.values("pk")[:1]), run_at=Subquery(last.values("finished_at")[:1]),
+        run_version=Subquery(last.values("source_version")[:1]),
+    ).values_list("name", "holds", "run", "run_at", "run_version")
+    return [SourceVersion(name, holds, run, run_at, version or "")
+            for name, holds, run, run_at, version in rows]
 
 
 # The shoreline (strandlinje) nearest a footprint, for the shore protection check. The
@@ -672,6 +687,12 @@ def nearest_shoreline(geometry: GEOSGeometry, kommunkod: str | None = None
     """
     if not shoreline_sources(kommunkod).exists():
         return None
+    return shoreline_nearest(geometry)
+
+
+def shoreline_nearest(geometry: GEOSGeometry) -> ShorelineDistance | None:
+    """Return the shoreline of any enabled source nearest a geometry, and its distance;
+    :func:`nearest_shoreline` once the cache is known to hold shoreline data for it."""
     shape = _shape(geometry)
     x0, y0, x1, y1 = shape.bounds
     lines = Shoreline.objects.filter(source__enabled=True)

@@ -10,7 +10,6 @@ property most of the footprint stands on), then judged by :func:`rules.evaluate`
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from datetime import date
 from typing import Any
@@ -31,7 +30,7 @@ from geodata.overlays import (
 )
 from geodata.selectors import catalogue_records, shoreline_sources
 from permits.checks.footprint import CheckReport, RegulationOverlap, report_json
-from permits.checks.formulation import Kind, Limit, limit_of
+from permits.checks.formulation import Kind
 from permits.checks.measure import data_versions, tolerance
 from permits.checks.rules import (
     Facts,
@@ -138,23 +137,11 @@ def _plan(row: tuple[Any, ...], overlap_m2: float, area: float) -> PlanFacts:
                      share_percent=round(_share(overlap_m2, area), 2))
 
 
-class _RegulationFacts(RegulationFacts):
-    """Regulation facts whose limit is read once per distinct wording in a process: the
-    rules ask for it several times for each footprint, and many footprints share one."""
-
-    @property
-    def limit(self) -> Limit:
-        return _limit_of(self.bestammelsekod, self.template, self.text, self.varde)
-
-
-_limit_of = functools.lru_cache(maxsize=8192)(limit_of)
-
-
 def _regulation(row: tuple[Any, ...], overlap_m2: float, area: float,
                 templates: dict[str, str], plans: dict[str, str]) -> RegulationFacts:
     """The facts of a regulation row (as ``measure._regulation`` makes them of a hit)."""
     _id, code, beteckning, text, varde, plan = row
-    return _RegulationFacts(
+    return RegulationFacts(
         bestammelsekod=code, beteckning=beteckning, text=text,
         template=templates.get(code, ""), varde=varde, overlap_m2=round(overlap_m2, 2),
         share_percent=round(_share(overlap_m2, area), 2), plan=plans.get(str(plan), ""))

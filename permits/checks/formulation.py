@@ -9,6 +9,7 @@ comes from ``varde``, or from the plan's text read against the template.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -102,6 +103,9 @@ def read_value(template: str, text: str) -> float | None:
     return float(match.group("value").replace(",", ".")) if match else None
 
 
+# The rules ask for a regulation's limit several times a footprint, and many footprints
+# share one wording: read each once (the inputs are strings and a number, Limit frozen).
+@functools.lru_cache(maxsize=8192)
 def limit_of(bestammelsekod: str, template: str, text: str, varde: float | None) -> Limit:
     """Return what a regulation allows, read from its catalogue template and value."""
     kind = kind_of(bestammelsekod, template, text)

@@ -8,15 +8,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 
-from geodata.models import Parcel
+from geodata.models import Parcel, Source
 from geodata.selectors import (
     RegulationHit,
-    detail_report,
-    nearest_shoreline,
+    SourceVersion,
+    footprint_report,
     overlap_m2,
-    plan_hits,
+    plan_overlaps,
     property_buildings,
     property_parcels,
+    shoreline_nearest,
     source_versions,
     union_m2,
 )
@@ -37,8 +38,8 @@ def footprint_facts(footprint: GEOSGeometry, *, height_m: float | None = None,
                     sliver: Tolerance | None = None) -> tuple[Facts, dict[str, Any]]:
     """Return the measured facts of a footprint (storage CRS) and the data versions used."""
     sliver = sliver or tolerance()
-    report = detail_report(footprint)
-    plans = plan_hits(footprint)
+    report = footprint_report(footprint)
+    plans = plan_overlaps(footprint, report.plans)
     plan_names = {str(h.plan.objektidentitet): h.plan.beteckning for h in plans}
     regulations = [_regulation(h, plan_names) for h in report.regulations]
     no_building = [h.regulation.geom for h, r in zip(report.regulations, regulations,
@@ -46,7 +47,11 @@ def footprint_facts(footprint: GEOSGeometry, *, height_m: float | None = None,
                    if r.limit.kind == Kind.NO_BUILDING
                    and not sliver.sliver(r.overlap_m2, r.share_percent)]
     prop, kommunkod = _property(footprint, report.parcels, sliver)
-    shore = nearest_shoreline(footprint, kommunkod)
+    versions = source_versions(LAYERS, kommunkod)
+    # The cache holds shoreline data for the footprint's municipality when one of its
+    # shoreline sources has a good sync (as ``nearest_shoreline`` asks, one query fewer).
+    shore = (shoreline_nearest(footprint)
+             if any(v.holds == Source.Holds.SHORELINE and v.sync_run for v in versions) else None)
     facts = Facts(
         footprint_m2=footprint.area,
         plans=tuple(PlanFacts(
@@ -58,7 +63,7 @@ def footprint_facts(footprint: GEOSGeometry, *, height_m: float | None = None,
         no_building_m2=overlap_m2(footprint, no_building),
         property=prop, height_m=height_m,
         shoreline_distance_m=None if shore is None else shore.distance_m)
-    return facts, data_versions(kommunkod)
+    return facts, versions_json(versions)
 
 
 def _regulation(hit: RegulationHit, plan_names: dict[str, str]) -> RegulationFacts:
@@ -98,7 +103,12 @@ def _property(footprint: GEOSGeometry, parcels: list[Parcel], sliver: Tolerance
 
 def data_versions(kommunkod: str | None) -> dict[str, Any]:
     """Return, for each source of the layers read, the last good sync it was read at."""
+    return versions_json(source_versions(LAYERS, kommunkod))
+
+
+def versions_json(versions: list[SourceVersion]) -> dict[str, Any]:
+    """Return the data versions of a result, by source name."""
     return {v.source: {"layer": v.holds, "sync_run": v.sync_run,
                        "finished_at": v.finished_at.isoformat() if v.finished_at else None,
                        "source_version": v.source_version or None}
-            for v in source_versions(LAYERS, kommunkod)}
+            for v in versions}

@@ -28,14 +28,15 @@ compared, so what is shown is what was decided on.
 from __future__ import annotations
 
 import calendar
+import functools
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
 from django.conf import settings
 from django.utils.formats import date_format, number_format
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import get_language, gettext, ngettext
 
 from permits.checks.formulation import Kind, Limit, Unit, limit_of
 
@@ -105,8 +106,10 @@ class RegulationFacts:
     share_percent: float
     plan: str = ""
 
-    @property
+    @functools.cached_property
     def limit(self) -> Limit:
+        # The rules ask for it several times a footprint (cached_property writes to the
+        # instance's __dict__, past the frozen dataclass's __setattr__).
         return limit_of(self.bestammelsekod, self.template, self.text, self.varde)
 
 
@@ -153,8 +156,27 @@ class Outcome:
     checks: list[CheckResult] = field(default_factory=list)
 
 
+def _(message: str) -> str:
+    """Return a message in the active language (a re-check asks for the same few
+    messages thousands of times; the catalogues do not change in a process)."""
+    return _translated(get_language(), message)
+
+
+@functools.lru_cache(maxsize=1024)
+def _translated(language: str | None, message: str) -> str:
+    return gettext(message)
+
+
 def _n(value: float) -> str:
-    return number_format(value, 2)
+    return _number(get_language(), float(value), 2, math.copysign(1.0, value))
+
+
+# A re-check renders the same few figures (0, 100, a limit) thousands of times; Django's
+# number_format looks up the locale's format on each call. The sign is part of the key,
+# -0.0 being equal to 0.0.
+@functools.lru_cache(maxsize=16384)
+def _number(language: str | None, value: float, digits: int, _sign: float) -> str:
+    return number_format(value, digits)
 
 
 def counted(facts: Facts, tolerance: Tolerance) -> list[RegulationFacts]:
@@ -307,7 +329,9 @@ def height_checks(facts: Facts, regulations: list[RegulationFacts]) -> list[Chec
 
 def _m(value: float) -> str:
     """A distance as people write it: "100", or "99,5" where it has decimals."""
-    return number_format(value, 0 if float(value).is_integer() else 2)
+    value = float(value)
+    return _number(get_language(), value, 0 if value.is_integer() else 2,
+                   math.copysign(1.0, value))
 
 
 def shoreline_check(distance_m: float | None, limit_m: float, *,

@@ -14,12 +14,15 @@ import pytest
 import shapely
 from django.contrib.gis.gdal import DataSource
 from django.contrib.gis.geos import GEOSGeometry
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from shapely.geometry import box, mapping
 
 from fixtures import generate
 from geodata.crs import to_srid
 from geodata.models import Plan, Regulation, Source, SyncRun
+from permits.checks.footprint import footprint_check
 from permits.checks.formulation import Kind, Unit, limit_of, read_value
 from permits.checks.rules import (
     Facts,
@@ -298,6 +301,23 @@ def test_data_versions_name_the_syncs_read(client, demo_data):
         assert versions[name]["finished_at"] == run.finished_at.isoformat()
     assert versions["sundsvall-planbestammelser"]["layer"] == "regulations"
     assert not any(name.startswith("harnosand") for name in versions)
+
+
+def test_one_footprint_reads_the_cache_in_a_few_queries(demo_data):
+    """The parcels, plans, regulations, catalogue, the property's areas and buildings, and
+    the data versions of every source in one query (not one query a source), which also
+    tell whether the cache has shoreline data there."""
+    footprint = GEOSGeometry(memoryview(shapely.to_wkb(at(2.0, 20.0, 12.0, 30.0))),
+                             srid=3006)
+    with CaptureQueriesContext(connection) as queries:
+        report = footprint_check(footprint, height_m=5.0)
+    assert report.facts.property is not None and report.facts.regulations
+    assert len(report.data_versions) >= 5
+    sql = [q["sql"] for q in queries.captured_queries]
+    # Besides the nearest shoreline's widening search (the fixture has shorelines).
+    assert len([q for q in sql if "geodata_shoreline" not in q]) <= 7, sql
+    assert sum("geodata_syncrun" in q for q in sql) == 1, sql
+    assert sum("geodata_plan" in q for q in sql) == 1, sql
 
 
 def test_lon_lat_input_gives_the_same_figures(client, demo_data):
