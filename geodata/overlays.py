@@ -15,6 +15,7 @@ itself; overlaps are of the footprint itself, unrounded.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -201,14 +202,19 @@ def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
     # unless the connection was opened without it (the settings do; three round trips
     # a statement fewer, which is most of one footprint's time).
     connection.ensure_connection()
+    start = time.monotonic()
     if _jit_off():
         with psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(sql, params)
-            return list(cursor.fetchall())
-    with transaction.atomic(), psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
+            rows = list(cursor.fetchall())
+    else:
+        with transaction.atomic(), psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute(sql, params)
+            rows = list(cursor.fetchall())
+    if connection.queries_logged:  # logged as Django logs its own (DEBUG, query counts)
+        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - start:.3f}"})
+    return rows
 
 
 def _jit_off() -> bool:

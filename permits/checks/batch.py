@@ -11,6 +11,7 @@ property most of the footprint stands on), then judged by :func:`rules.evaluate`
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -28,7 +29,7 @@ from geodata.overlays import (
     shape_area,
     union_overlaps,
 )
-from geodata.selectors import catalogue_records, shoreline_sources
+from geodata.selectors import catalogue_templates, shoreline_sources
 from permits.checks.footprint import CheckReport, RegulationOverlap, report_json
 from permits.checks.formulation import Kind
 from permits.checks.measure import data_versions, tolerance
@@ -63,16 +64,22 @@ def footprints_reports(footprints: dict[int, GEOSGeometry],
 
 
 def footprints_facts(footprints: dict[int, GEOSGeometry], heights: dict[int, float | None],
-                     *, sliver: Tolerance) -> dict[int, tuple[Facts, str | None]]:
-    """Return the measured facts of each footprint (by key), and its municipality."""
+                     *, sliver: Tolerance,
+                     shore_data: Callable[[str | None], bool] | None = None
+                     ) -> dict[int, tuple[Facts, str | None]]:
+    """Return the measured facts of each footprint (by key), and its municipality.
+
+    ``shore_data`` tells whether the cache holds shoreline data for a municipality
+    (default: whether it has a shoreline source); one footprint's checks answer it from
+    the data versions they read anyway.
+    """
     if not footprints:
         return {}
     fps = FootprintSet(footprints)
     found = footprint_overlaps(fps)
     regulations = found.rows["geodata_regulation"]
     plans = found.rows["geodata_plan"]
-    records = catalogue_records({r[1] for r in regulations.values()})
-    templates = {code: entry.bestammelseformulering for code, entry in records.items()}
+    templates = catalogue_templates({r[1] for r in regulations.values()})
     regulation_rows, plan_rows = by_key(found.regulations), by_key(found.plans)
     parcel_rows = by_key(found.parcels)
     partial: dict[int, tuple[list[PlanFacts], list[RegulationFacts], list[Overlap]]] = {}
@@ -100,8 +107,9 @@ def footprints_facts(footprints: dict[int, GEOSGeometry], heights: dict[int, flo
     kommunkod = {k: mains[k][0].kommunkod if k in mains else None for k in footprints}
     # The distance is measured where the cache holds shoreline data for the municipality
     # (as the per-footprint path asks it); otherwise it is not measured.
-    shore_data = {kk: shoreline_sources(kk).exists() for kk in set(kommunkod.values())}
-    shores = nearest_shorelines(fps.subset(k for k in footprints if shore_data[kommunkod[k]]))
+    has_shore = shore_data or (lambda kk: shoreline_sources(kk).exists())
+    shore = {kk: has_shore(kk) for kk in set(kommunkod.values())}
+    shores = nearest_shorelines(fps.subset(k for k in footprints if shore[kommunkod[k]]))
     out: dict[int, tuple[Facts, str | None]] = {}
     for key, (hits, facts, no_building) in partial.items():
         footprint = footprints[key]
@@ -129,7 +137,7 @@ def _share(overlap_m2: float, area: float) -> float:
 
 
 def _plan(row: tuple[Any, ...], overlap_m2: float, area: float) -> PlanFacts:
-    """The facts of a plan row (as ``measure.footprint_facts`` makes them of a hit)."""
+    """The facts of a plan row (as ``measure.footprint_facts_by_shapes`` makes them of a hit)."""
     _id, _oid, beteckning, namn, status, typ, lagakraft, genomforandetid = row
     return PlanFacts(beteckning=beteckning, namn=namn, status=status, typ=typ,
                      datum_lagakraft=lagakraft, genomforandetid=genomforandetid,

@@ -36,7 +36,40 @@ def tolerance() -> Tolerance:
 
 def footprint_facts(footprint: GEOSGeometry, *, height_m: float | None = None,
                     sliver: Tolerance | None = None) -> tuple[Facts, dict[str, Any]]:
-    """Return the measured facts of a footprint (storage CRS) and the data versions used."""
+    """Return the measured facts of a footprint (storage CRS) and the data versions used.
+
+    The set-based path for a set of one (:func:`permits.checks.batch.footprints_facts`):
+    the database measures the intersections in a few statements, where
+    :func:`footprint_facts_by_shapes` reads the shapes through the ORM and measures them
+    with shapely (the same figures; it stays as the reference the tests hold this to).
+    The data versions are read once and also tell whether the shoreline is searched.
+    """
+    from permits.checks.batch import footprints_facts  # batch builds on this module
+
+    sliver = sliver or tolerance()
+    read: dict[str | None, list[SourceVersion]] = {}
+
+    def shore_data(kommunkod: str | None) -> bool:
+        versions = read[kommunkod] = source_versions(LAYERS, kommunkod)
+        return _has_shoreline(versions)
+
+    facts, kommunkod = footprints_facts({0: footprint}, {0: height_m}, sliver=sliver,
+                                        shore_data=shore_data)[0]
+    versions = read[kommunkod] if kommunkod in read else source_versions(LAYERS, kommunkod)
+    return facts, versions_json(versions)
+
+
+def _has_shoreline(versions: list[SourceVersion]) -> bool:
+    # The cache holds shoreline data for the footprint's municipality when one of its
+    # shoreline sources has a good sync (as ``nearest_shoreline`` asks, one query fewer).
+    return any(v.holds == Source.Holds.SHORELINE and v.sync_run for v in versions)
+
+
+def footprint_facts_by_shapes(footprint: GEOSGeometry, *, height_m: float | None = None,
+                              sliver: Tolerance | None = None
+                              ) -> tuple[Facts, dict[str, Any]]:
+    """Return what :func:`footprint_facts` does, from the shapes read through the ORM and
+    measured with shapely (the detail report's way; the reference of the tests)."""
     sliver = sliver or tolerance()
     report = footprint_report(footprint)
     plans = plan_overlaps(footprint, report.plans)
@@ -48,10 +81,7 @@ def footprint_facts(footprint: GEOSGeometry, *, height_m: float | None = None,
                    and not sliver.sliver(r.overlap_m2, r.share_percent)]
     prop, kommunkod = _property(footprint, report.parcels, sliver)
     versions = source_versions(LAYERS, kommunkod)
-    # The cache holds shoreline data for the footprint's municipality when one of its
-    # shoreline sources has a good sync (as ``nearest_shoreline`` asks, one query fewer).
-    shore = (shoreline_nearest(footprint)
-             if any(v.holds == Source.Holds.SHORELINE and v.sync_run for v in versions) else None)
+    shore = shoreline_nearest(footprint) if _has_shoreline(versions) else None
     facts = Facts(
         footprint_m2=footprint.area,
         plans=tuple(PlanFacts(

@@ -320,6 +320,39 @@ def test_one_footprint_reads_the_cache_in_a_few_queries(demo_data):
     assert sum("geodata_plan" in q for q in sql) == 1, sql
 
 
+def test_the_data_versions_are_those_the_orm_reads(demo_data):
+    """``source_versions`` is one statement written out; it answers as the queryset."""
+    from django.db.models import OuterRef, Q, Subquery
+
+    from geodata.selectors import source_versions
+    from permits.checks.measure import LAYERS
+
+    source = Source.objects.filter(holds="plans").order_by("pk").first()
+    assert source is not None
+    now = timezone.now()
+    SyncRun.objects.create(source=source, finished_at=now, outcome="succeeded",
+                           source_version="v2")
+    SyncRun.objects.create(source=source, finished_at=now, outcome="failed")
+    Source.objects.filter(holds="regulations").update(enabled=False)
+    for kommunkod in (None, "2281", "0180"):
+        last = (SyncRun.objects.filter(source=OuterRef("pk"), outcome="succeeded")
+                .order_by("-finished_at", "-pk"))
+        sources = Source.objects.filter(enabled=True, holds__in=LAYERS).order_by("name")
+        if kommunkod:
+            sources = sources.filter(Q(municipality__isnull=True)
+                                     | Q(municipality__kommunkod=kommunkod))
+        expected = [(s.name, s.holds, s.run, s.run_at, s.run_version or "")
+                    for s in sources.annotate(
+                        run=Subquery(last.values("pk")[:1]),
+                        run_at=Subquery(last.values("finished_at")[:1]),
+                        run_version=Subquery(last.values("source_version")[:1]))]
+        got = [(v.source, v.holds, v.sync_run, v.finished_at, v.source_version)
+               for v in source_versions(LAYERS, kommunkod)]
+        assert got == expected and expected, kommunkod
+        # The plans source is the fixture municipality's: its newest good run is read.
+        assert any(v[3] == now and v[4] == "v2" for v in got) == (kommunkod != "0180")
+
+
 def test_lon_lat_input_gives_the_same_figures(client, demo_data):
     shape = at(18.3, 6.0 - 3.37, 24.1, 6.0 + 3.37)
     lonlat = to_srid(shape, 3006, 4326)

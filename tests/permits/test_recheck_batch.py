@@ -76,6 +76,28 @@ def test_the_batch_gives_the_per_footprint_figures(demo_data):
     assert any(len(r["regulations"]) > 2 for r in batch.values())
 
 
+def test_one_footprint_gives_the_figures_of_the_shapes(demo_data):
+    """One footprint's checks go through the set-based overlays (a set of one); the
+    figures, their order and the data versions are those of the shapes read through the
+    ORM and measured with shapely."""
+    from permits.checks.footprint import CheckReport, RegulationOverlap
+    from permits.checks.measure import footprint_facts_by_shapes, tolerance
+    from permits.checks.rules import evaluate
+
+    sliver, today = tolerance(), _today()
+    for key, footprint in sample_footprints().items():
+        height = None if key % 3 else 4.0 + key % 7
+        facts, versions = footprint_facts_by_shapes(footprint, height_m=height, sliver=sliver)
+        outcome = evaluate(facts, tolerance=sliver, today=today)
+        shapes = report_json(CheckReport(
+            facts=facts, plan=outcome.plan, checks=outcome.checks,
+            regulations=[RegulationOverlap(r, sliver.sliver(r.overlap_m2, r.share_percent))
+                         for r in facts.regulations],
+            data_versions=versions, today=today))
+        ours = report_json(footprint_check(footprint, height_m=height, today=today))
+        assert ours == shapes, (key, _diff(ours, shapes))
+
+
 def _today():
     from permits.services import clock
 
