@@ -258,3 +258,55 @@ def test_the_audit_trail_shows_the_systems_own_checks(demo_users,
     officer.force_login(demo_users["handlaggare"])
     response = officer.get(f"/handlaggare/arenden/{application.pk}/")
     assert response.status_code == 200 and "systemet" in response.content.decode()
+
+
+def test_a_run_before_is_read_back_as_stored(case, demo_users):
+    """What the re-check reads of a case's latest run (on PostgreSQL only the compared
+    fields, parsed by orjson) compares as the whole stored result does; the runs and
+    changes are encoded as the JSONField's encoder encodes them."""
+    import datetime
+    import decimal
+    import json
+    import uuid
+
+    from django.core.serializers.json import DjangoJSONEncoder
+    from django.db import connection
+    from django.utils.translation import gettext_lazy
+
+    from permits.services import checks as service
+    from permits.services.clock import now
+
+    value = {"d": datetime.date(2026, 12, 3), "n": decimal.Decimal("12.50"), "ö": "å\u2028",
+             "t": datetime.datetime(2026, 12, 3, 9, 1, 2, 345678, tzinfo=datetime.UTC),
+             "u": uuid.UUID(int=7), "l": gettext_lazy("on receipt"), "f": [0.1 + 0.2, -0.0]}
+    assert json.loads(service._json(value)) == json.loads(json.dumps(value,
+                                                                      cls=DjangoJSONEncoder))
+    first = {"plan": {"beteckning": "22-P1"}, "checks": [
+        {"code": "plan", "status": "ok", "measured": None, "limit": None, "unit": None,
+         "bestammelsekod": None, "text": "å", "message": "Detaljplan"},
+        {"code": "coverage", "status": "exceeded", "measured": 0.1 + 0.2, "limit": 30,
+         "bestammelsekod": "E1", "text": "", "message": "Överskrids"},
+        {"code": "coverage", "status": "ok", "measured": 1e-05, "limit": 2.5,
+         "bestammelsekod": "E2", "text": "", "message": ""}], "data_versions": {}}
+    latest_results = [first, {"plan": None, "checks": []}, {"checks": [{"code": "x",
+                                                                        "status": "ok"}]}]
+    at = now()
+    for result in latest_results:
+        stale = {"plan": {"beteckning": "old"}, "checks": [{"code": "plan", "status": "no"}]}
+        CaseCheck.objects.create(application=case, run_at=at, reason="asked", result=stale)
+        latest = CaseCheck.objects.create(application=case, run_at=at, reason="asked",
+                                          result=result)  # the same time: the higher id
+        CaseCheck.objects.create(application=case, reason="asked", result=stale,
+                                 run_at=at - datetime.timedelta(seconds=1))
+        read = service._latest_runs([case.pk])[case.pk]
+        assert service._digest(read) == service._digest(latest.result)
+        for other in latest_results:
+            assert service.differences(read, other) == service.differences(latest.result,
+                                                                            other)
+        at += datetime.timedelta(seconds=2)
+    if connection.vendor == "postgresql":  # migration 0007: lz4 when TOASTed
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT attname, attcompression FROM pg_attribute WHERE attrelid "
+                           "= 'permits_casecheck'::regclass AND attname IN ('result', "
+                           "'changes')")
+            assert dict(cursor.fetchall()) == {"result": "l", "changes": "l"}
