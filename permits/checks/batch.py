@@ -40,6 +40,7 @@ from permits.checks.rules import (
     RegulationFacts,
     Tolerance,
     evaluate,
+    one_language,
 )
 
 
@@ -51,15 +52,17 @@ def footprints_reports(footprints: dict[int, GEOSGeometry],
     facts = footprints_facts(footprints, heights, sliver=sliver)
     versions: dict[str | None, dict[str, Any]] = {}
     out = {}
-    for key, (fact, kommunkod) in facts.items():
-        if kommunkod not in versions:
-            versions[kommunkod] = data_versions(kommunkod)
-        outcome = evaluate(fact, tolerance=sliver, today=today)
-        out[key] = report_json(CheckReport(
-            facts=fact, plan=outcome.plan, checks=outcome.checks,
-            regulations=[RegulationOverlap(r, sliver.sliver(r.overlap_m2, r.share_percent))
-                         for r in fact.regulations],
-            data_versions=versions[kommunkod], today=today))
+    with one_language():
+        for key, (fact, kommunkod) in facts.items():
+            if kommunkod not in versions:
+                versions[kommunkod] = data_versions(kommunkod)
+            outcome = evaluate(fact, tolerance=sliver, today=today)
+            out[key] = report_json(CheckReport(
+                facts=fact, plan=outcome.plan, checks=outcome.checks,
+                regulations=[RegulationOverlap(r, sliver.sliver(r.overlap_m2,
+                                                                r.share_percent))
+                             for r in fact.regulations],
+                data_versions=versions[kommunkod], today=today))
     return out
 
 

@@ -28,8 +28,11 @@ compared, so what is shown is what was decided on.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import functools
 import math
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -156,10 +159,29 @@ class Outcome:
     checks: list[CheckResult] = field(default_factory=list)
 
 
+# The language a batch of checks is written in, read once for the batch: looking up the
+# active language costs more than the cached message (a re-check writes tens of thousands).
+_batch_language: ContextVar[str | None] = ContextVar("checks_batch_language", default=None)
+
+
+@contextlib.contextmanager
+def one_language() -> Iterator[None]:
+    """Write every check within the block in the language active at its start."""
+    token = _batch_language.set(get_language())
+    try:
+        yield
+    finally:
+        _batch_language.reset(token)
+
+
+def _language() -> str | None:
+    return _batch_language.get() or get_language()
+
+
 def _(message: str) -> str:
     """Return a message in the active language (a re-check asks for the same few
     messages thousands of times; the catalogues do not change in a process)."""
-    return _translated(get_language(), message)
+    return _translated(_language(), message)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -168,7 +190,7 @@ def _translated(language: str | None, message: str) -> str:
 
 
 def _n(value: float) -> str:
-    return _number(get_language(), float(value), 2, math.copysign(1.0, value))
+    return _number(_language(), float(value), 2, math.copysign(1.0, value))
 
 
 # A re-check renders the same few figures (0, 100, a limit) thousands of times; Django's
@@ -330,7 +352,7 @@ def height_checks(facts: Facts, regulations: list[RegulationFacts]) -> list[Chec
 def _m(value: float) -> str:
     """A distance as people write it: "100", or "99,5" where it has decimals."""
     value = float(value)
-    return _number(get_language(), value, 0 if value.is_integer() else 2,
+    return _number(_language(), value, 0 if value.is_integer() else 2,
                    math.copysign(1.0, value))
 
 
