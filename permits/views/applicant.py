@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -13,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.gis.geos import Point
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
@@ -23,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from emap.maps import MapFragment
 from geodata.crs import STORAGE_SRID, WEB_SRID, point_to_srid
-from geodata.models import Municipality, Source, SyncRun
+from geodata.models import Municipality
 from geodata.selectors import (
     address_parcels,
     addresses_search,
@@ -43,6 +42,7 @@ from permits.selectors.applications import (
     is_officer,
 )
 from permits.selectors.casework import case_get
+from permits.selectors.mapcache import background_sources, digest, sync_state
 from permits.services import clock as service_clock
 from permits.services.applications import (
     DraftInput,
@@ -159,32 +159,22 @@ PRECHECK_TEXTS = {
 FORM_PAGE_SECONDS = 600
 
 
-def _digest(*parts: object) -> str:
-    return hashlib.sha256(repr(parts).encode(), usedforsecurity=False).hexdigest()
-
-
 def _cached(key: str, make: Callable[[], T]) -> T:
-    found = cache.get(key)
-    if found is None:
-        found = make()
-        cache.set(key, found, FORM_PAGE_SECONDS)
-    return found  # type: ignore[no-any-return]
+    return cache.get_or_set(key, make, FORM_PAGE_SECONDS)  # type: ignore[no-any-return]
 
 
 def _application_map(application: Application) -> MapFragment:
     """The applicant's map (``maps.application_map``), made once for as long as its inputs
     hold: the pin, the site, the drawings, the background map's sources and the language."""
-    backgrounds = list(Source.objects.filter(holds=Source.Holds.BACKGROUND).order_by(
-        "pk").values_list("pk", "enabled", "protocol", "url", "layer", "municipality_id",
-                          "service_info"))
     municipality = application.municipality
-    key = _digest(
+    key = digest(
         bytes(application.location.ewkb) if application.location else None,
         bytes(application.site.ewkb) if application.site else None,
         municipality.kommunkod if municipality else None,
-        [(d.kind, bytes(d.geom.ewkb)) for d in application.drawn.all()], backgrounds,
-        settings.LOVKARTA_BACKGROUND_WMS, settings.LOVKARTA_BACKGROUND_LAYERS,
-        settings.LOVKARTA_DEFAULT_KOMMUNKOD, get_language())
+        [(d.kind, bytes(d.geom.ewkb)) for d in application.drawn.all()],
+        background_sources(), settings.LOVKARTA_BACKGROUND_WMS,
+        settings.LOVKARTA_BACKGROUND_LAYERS, settings.LOVKARTA_DEFAULT_KOMMUNKOD,
+        get_language())
     return _cached(f"lovkarta:form-map:{key}", lambda: maps.application_map(application))
 
 
@@ -199,9 +189,7 @@ class PlaceSummary:
 def _place_summary(location: Point) -> PlaceSummary:
     """The detail report at the pin, as the form shows it; made once per place for as
     long as the cache's data is unchanged (a good sync of any source changes it)."""
-    runs = SyncRun.objects.filter(outcome=SyncRun.Outcome.SUCCEEDED).aggregate(
-        n=Count("pk"), last=Max("finished_at"), top=Max("pk"))
-    key = _digest(bytes(location.ewkb), sorted(runs.items()))
+    key = digest(bytes(location.ewkb), sync_state())
 
     def make() -> PlaceSummary:
         report = detail_report(location)

@@ -7,7 +7,6 @@ holds no role is a 404. Every staff read of a case, attachment or document is au
 from __future__ import annotations
 
 import csv
-import hashlib
 from typing import Any
 
 from django.contrib import messages
@@ -15,7 +14,6 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, Max
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,7 +21,6 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from geodata.models import Source, SyncRun
 from permits.exceptions import InvalidCasework, NotAllowed, PermitsError
 from permits.forms.officer import QUEUE_LABELS, AuditExportForm, ExtendForm, MoveForm, QueueForm
 from permits.history import label, staff_history
@@ -36,6 +33,7 @@ from permits.selectors.casework import (
     queue_counts,
     roles_by_municipality,
 )
+from permits.selectors.mapcache import background_sources, digest, sync_state
 from permits.services import clock as service_clock
 from permits.services.casework import (
     case_assign,
@@ -137,28 +135,18 @@ CASE_MAP_SECONDS = 600
 
 def case_map_key(application: Application) -> str:
     """Return the cache key of a case's map: a digest of everything the map is made of."""
-    runs = SyncRun.objects.filter(outcome=SyncRun.Outcome.SUCCEEDED).aggregate(
-        n=Count("pk"), last=Max("finished_at"), top=Max("pk"))
-    backgrounds = list(Source.objects.filter(holds=Source.Holds.BACKGROUND).order_by(
-        "pk").values_list("pk", "enabled", "protocol", "url", "layer", "municipality_id",
-                          "service_info"))
     drawn = [(d.kind, bytes(d.geom.wkb)) for d in application.drawn.all()]
-    parts = (application.pk, application.municipality_id, application.parcel_id,
-             bytes(application.site.wkb) if application.site else None,
-             bytes(application.location.wkb) if application.location else None,
-             drawn, sorted(runs.items()), backgrounds, get_language())
-    digest = hashlib.sha256(repr(parts).encode(), usedforsecurity=False).hexdigest()
-    return f"lovkarta:case-map:{application.pk}:{digest}"
+    parts = digest(application.pk, application.municipality_id, application.parcel_id,
+                   bytes(application.site.wkb) if application.site else None,
+                   bytes(application.location.wkb) if application.location else None,
+                   drawn, sync_state(), background_sources(), get_language())
+    return f"lovkarta:case-map:{application.pk}:{parts}"
 
 
 def case_map_cached(application: Application) -> dict[str, Any]:
     """Return the case page's map context, made once for as long as its inputs hold."""
-    key = case_map_key(application)
-    found = cache.get(key)
-    if found is None:
-        found = case_map_context(application)
-        cache.set(key, found, CASE_MAP_SECONDS)
-    return found
+    return cache.get_or_set(case_map_key(application),  # type: ignore[no-any-return]
+                            lambda: case_map_context(application), CASE_MAP_SECONDS)
 
 
 @login_required

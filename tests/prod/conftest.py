@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.browser.conftest import chromium, log_in  # noqa: F401 (log_in: for the tests)
+
 PROD_URL = os.environ.get("LOVKARTA_PROD_URL", "").rstrip("/")
 # The stack's directory (scripts/prod.sh's LOVKARTA_PROD_DIR): the worker's log is there.
 PROD_DIR = Path(os.environ.get("LOVKARTA_PROD_DIR", "var/prod")).resolve()
@@ -29,17 +30,8 @@ def base_url() -> str:
 
 @pytest.fixture(scope="session")
 def browser(base_url: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make deps does)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run",
-            "--disable-quic"])
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -69,10 +61,3 @@ def new_page(browser) -> Iterator[object]:
     for context in contexts:
         context.close()
 
-
-def log_in(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/konto/logga-in/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "lovkarta-demo")
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{base_url}/")

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from fixtures import generate
 from geodata.crs import point_to_srid
+from tests.browser.test_pin_and_submit import click_at
 from tests.permits.conftest import pdf_bytes
 from tests.prod.conftest import PROD_DIR, PROD_URL, log_in
 
@@ -27,15 +28,6 @@ pytestmark = [
 PDF = {"name": "situationsplan.pdf", "mimeType": "application/pdf",
        "buffer": pdf_bytes("Situationsplan 1:500 (prod-check)")}
 YEAR = 365 * 24 * 3600
-
-
-def click_at(page, e: float, n: float) -> None:
-    """Click with the mouse on the map where SWEREF 99 TM point (e, n) is."""
-    lon, lat = point_to_srid(e, n, 3006, 4326)
-    x, y = page.evaluate("([lat, lon]) => { const p = window.lovkarta.map"
-                         ".latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }", [lat, lon])
-    box = page.locator(".emap-canvas").bounding_box()
-    page.mouse.click(box["x"] + x, box["y"] + y)
 
 
 def worker_log() -> str:
