@@ -328,10 +328,12 @@ class _PageQueue:
     def __enter__(self) -> _PageQueue:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        # A request past the end may still be running: let it finish on its own (its
-        # answer is not used) while the sync commits.
-        self.pool.shutdown(wait=False, cancel_futures=True)
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        # After a good end, a request past the end may still be running: let it finish on
+        # its own (its answer is not used) while the sync commits. After a failure, wait
+        # for what is in flight: a failed sync leaves the source alone (the circuit
+        # breaker counts on it), with no retries still going on behind it.
+        self.pool.shutdown(wait=exc_type is not None, cancel_futures=True)
 
     def advance(self, start: int, size: int, total: int | None, restart: bool = False) -> None:
         """Keep the pages from ``start`` on, ``size`` features apart, in flight: requests
