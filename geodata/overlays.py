@@ -23,12 +23,14 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+import numpy as np
 import shapely
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection, transaction
 
 from geodata.crs import STORAGE_SRID
-from geodata.selectors import GONE_BUILDING_STATUSES, SHORE_SEARCH_M, _inner
+from geodata.selectors import GONE_BUILDING_STATUSES, SHORE_SEARCH_M
+from geodata.selectors import INNER_M as _INNER_M
 
 # The SQL below is built from our own table names and placeholders only (S608 is waived
 # there); every value is bound.
@@ -36,6 +38,7 @@ from geodata.selectors import GONE_BUILDING_STATUSES, SHORE_SEARCH_M, _inner
 # under SQLite's limit on parameters); PostGIS as arrays, where bigger statements are
 # no faster.
 CHUNK = {"postgresql": 2000, "sqlite": 250}
+_POINT_TYPES = (int(shapely.GeometryType.POINT), int(shapely.GeometryType.MULTIPOINT))
 
 
 @dataclass(frozen=True)
@@ -119,8 +122,8 @@ def _typed(table: str, row: tuple[Any, ...]) -> tuple[Any, ...]:
 # (what plans and regulations are found by).
 _FP = {
     "postgresql": ("fp AS MATERIALIZED (SELECT t.k, ST_GeomFromWKB(t.g, {srid}) AS g, "
-                   "ST_GeomFromWKB(t.i, {srid}) AS i FROM unnest(%s::bigint[], %s::bytea[], "
-                   "%s::bytea[]) AS t(k, g, i))"),
+                   "ST_GeomFromWKB(t.i, {srid}) AS i FROM unnest(%b::bigint[], %b::bytea[], "
+                   "%b::bytea[]) AS t(k, g, i))"),
     "sqlite": ("fp(k, g, i) AS (SELECT column1, GeomFromWKB(column2, {srid}), "
                "GeomFromWKB(column3, {srid}) FROM (VALUES {values}))"),
 }
@@ -158,22 +161,53 @@ def _wkb(geometry: GEOSGeometry) -> bytes:
 
 class FootprintSet:
     """Footprints (areas in the storage CRS) by key, each written as WKB once for all the
-    statements that send it."""
+    statements that send it, with its area."""
 
     def __init__(self, footprints: dict[int, GEOSGeometry]) -> None:
-        self.geoms = footprints
         self.wkb = {key: _wkb(g) for key, g in footprints.items()}
+        self.area = {key: float(g.area) for key, g in footprints.items()}
+
+    @classmethod
+    def of_shapes(cls, shapes: dict[int, Any]) -> FootprintSet:
+        """Return the footprints of shapely geometries by key (written in one call)."""
+        out = cls({})
+        keys = list(shapes)
+        geoms = np.array([shapes[k] for k in keys], dtype=object)
+        out.wkb = dict(zip(keys, shapely.to_wkb(geoms).tolist(), strict=True))
+        out.area = dict(zip(keys, shapely.area(geoms).tolist(), strict=True))
+        return out
+
+    def sorted_keys(self) -> list[int]:
+        """The footprints' keys, in order."""
+        return sorted(self.wkb)
 
     def subset(self, keys: Iterable[int]) -> FootprintSet:
         """Return the footprints of these keys (their WKB not written again)."""
         out = FootprintSet({})
-        out.geoms = {k: self.geoms[k] for k in keys}
-        out.wkb = {k: self.wkb[k] for k in out.geoms}
+        out.wkb = {k: self.wkb[k] for k in keys}
+        out.area = {k: self.area[k] for k in out.wkb}
         return out
 
     def rows(self, keys: Iterable[int]) -> list[tuple[int, bytes, bytes]]:
         """Return (key, WKB, WKB) rows for fp(k, g, i) where i is not searched by."""
         return [(k, self.wkb[k], self.wkb[k]) for k in keys]
+
+    def inner_rows(self) -> list[tuple[int, bytes, bytes]]:
+        """Return (key, WKB, WKB of the footprint shrunk) rows for fp(k, g, i), as
+        ``selectors._inner`` shrinks an area (all footprints in one call)."""
+        keys = self.sorted_keys()
+        geoms = shapely.from_wkb([self.wkb[k] for k in keys])
+        # Points and areas under 1 m² are searched by as they are, as is an area that
+        # shrinks to nothing.
+        shrink = ~np.isin(shapely.get_type_id(geoms), _POINT_TYPES) & (
+            shapely.area(geoms) >= 1)
+        inner = np.array([self.wkb[k] for k in keys], dtype=object)
+        if shrink.any():
+            shrunk = shapely.buffer(geoms[shrink], -_INNER_M)
+            kept = ~shapely.is_empty(shrunk)
+            where = np.flatnonzero(shrink)[kept]
+            inner[where] = shapely.to_wkb(shrunk[kept])
+        return [(k, self.wkb[k], bytes(i)) for k, i in zip(keys, inner, strict=True)]
 
 
 Footprints = FootprintSet | dict[int, GEOSGeometry]
@@ -231,7 +265,7 @@ def footprint_overlaps(footprints: Footprints) -> Overlaps:
     """
     fps = _set(footprints)
     out = Overlaps([], [], [], {})
-    rows = [(key, fps.wkb[key], _wkb(_inner(g))) for key, g in sorted(fps.geoms.items())]
+    rows = fps.inner_rows()
     for chunk in _chunks(rows, CHUNK[_vendor()]):
         cte, params = _fp(chunk)
         for table, found in (("geodata_regulation", out.regulations),
@@ -253,7 +287,7 @@ def footprint_overlaps(footprints: Footprints) -> Overlaps:
         out.parcels.extend(ParcelOverlap(k, i, s, _uuid(ref), b, o, kk, float(a or 0.0))
                            for k, i, s, ref, b, o, kk, a in _fetch(sql, params))
     out.regulations[:] = [r for r in out.regulations
-                          if r.overlap_m2 >= 0.01 or not fps.geoms[r.key].area]
+                          if r.overlap_m2 >= 0.01 or not fps.area[r.key]]
     return out
 
 
@@ -284,7 +318,7 @@ def _pairs(pairs: Sequence[tuple[int, int]]) -> tuple[str, list[Any]]:
     """Return a relation m(k, x) of (key, id) pairs and its parameters."""
     if _vendor() == "postgresql":
         keys, ids = zip(*pairs, strict=True)
-        return ("m AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS t(k, x))",
+        return ("m AS (SELECT * FROM unnest(%b::bigint[], %b::bigint[]) AS t(k, x))",
                 [list(keys), list(ids)])
     values = ", ".join(["(%s, %s)"] * len(pairs))
     return (f"m(k, x) AS (SELECT column1, column2 FROM (VALUES {values}))",  # noqa: S608
@@ -350,7 +384,7 @@ def nearest_shorelines(footprints: Footprints) -> dict[int, float]:
     """
     out: dict[int, float] = {}
     fps = _set(footprints)
-    todo = sorted(fps.geoms)
+    todo = fps.sorted_keys()
     vendor = _vendor()
     for reach in (*SHORE_SEARCH_M, None):
         if not todo:
@@ -380,6 +414,8 @@ def by_key(rows: Iterable[Any]) -> dict[int, list[Any]]:
     return out
 
 
-def shape_area(geometry: GEOSGeometry) -> float:
-    """Return the m² an area covers (its parts where they overlap counted once)."""
-    return float(shapely.union_all([shapely.from_wkb(_wkb(geometry))]).area)
+def shape_area(geometry: GEOSGeometry | bytes) -> float:
+    """Return the m² an area (a geometry or its WKB) covers (its parts where they
+    overlap counted once)."""
+    wkb = geometry if isinstance(geometry, bytes) else _wkb(geometry)
+    return float(shapely.union_all([shapely.from_wkb(wkb)]).area)

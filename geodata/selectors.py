@@ -258,11 +258,15 @@ def catalogue_templates(codes: set[str]) -> dict[str, str]:
         return dict(cursor.fetchall())
 
 
+# How far an area is shrunk to search by (``_inner``).
+INNER_M = 0.005
+
+
 def _inner(geometry: GEOSGeometry) -> GEOSGeometry:
     """Shrink an area a few millimetres, so neighbours that only touch it are not found."""
     if geometry.geom_type in ("Point", "MultiPoint") or geometry.area < 1:
         return geometry
-    shrunk = geometry.buffer(-0.005)
+    shrunk = geometry.buffer(-INNER_M)
     return shrunk if not shrunk.empty else geometry
 
 

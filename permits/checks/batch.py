@@ -15,9 +15,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from django.contrib.gis.geos import GEOSGeometry
-
 from geodata.overlays import (
+    Footprints,
     FootprintSet,
     Overlap,
     ParcelOverlap,
@@ -44,7 +43,7 @@ from permits.checks.rules import (
 )
 
 
-def footprints_reports(footprints: dict[int, GEOSGeometry],
+def footprints_reports(footprints: Footprints,
                        heights: dict[int, float | None], *, today: date
                        ) -> dict[int, dict[str, Any]]:
     """Return the checks of each footprint (by key) as ``report_json`` gives them."""
@@ -66,7 +65,7 @@ def footprints_reports(footprints: dict[int, GEOSGeometry],
     return out
 
 
-def footprints_facts(footprints: dict[int, GEOSGeometry], heights: dict[int, float | None],
+def footprints_facts(footprints: Footprints, heights: dict[int, float | None],
                      *, sliver: Tolerance,
                      shore_data: Callable[[str | None], bool] | None = None
                      ) -> dict[int, tuple[Facts, str | None]]:
@@ -76,9 +75,9 @@ def footprints_facts(footprints: dict[int, GEOSGeometry], heights: dict[int, flo
     (default: whether it has a shoreline source); one footprint's checks answer it from
     the data versions they read anyway.
     """
-    if not footprints:
+    fps = footprints if isinstance(footprints, FootprintSet) else FootprintSet(footprints)
+    if not fps.wkb:
         return {}
-    fps = FootprintSet(footprints)
     found = footprint_overlaps(fps)
     regulations = found.rows["geodata_regulation"]
     plans = found.rows["geodata_plan"]
@@ -87,8 +86,8 @@ def footprints_facts(footprints: dict[int, GEOSGeometry], heights: dict[int, flo
     parcel_rows = by_key(found.parcels)
     partial: dict[int, tuple[list[PlanFacts], list[RegulationFacts], list[Overlap]]] = {}
     mains: dict[int, tuple[ParcelOverlap, tuple[str, ...]]] = {}
-    for key, footprint in footprints.items():
-        area = footprint.area
+    for key in fps.sorted_keys():
+        area = fps.area[key]
         in_plans = sorted(plan_rows.get(key, []),
                           key=lambda o: (-o.overlap_m2, plans[o.id][2]))
         hits = [_plan(plans[o.id], o.overlap_m2, area) for o in in_plans]
@@ -107,15 +106,14 @@ def footprints_facts(footprints: dict[int, GEOSGeometry], heights: dict[int, flo
                                   for k, p in partial.items() if len(p[2]) > 1})
     main_ids = {k: m.id for k, (m, _others) in mains.items()}
     areas, built = property_areas(main_ids), built_areas(fps, main_ids)
-    kommunkod = {k: mains[k][0].kommunkod if k in mains else None for k in footprints}
+    kommunkod = {k: mains[k][0].kommunkod if k in mains else None for k in fps.sorted_keys()}
     # The distance is measured where the cache holds shoreline data for the municipality
     # (as the per-footprint path asks it); otherwise it is not measured.
     has_shore = shore_data or (lambda kk: shoreline_sources(kk).exists())
     shore = {kk: has_shore(kk) for kk in set(kommunkod.values())}
-    shores = nearest_shorelines(fps.subset(k for k in footprints if shore[kommunkod[k]]))
+    shores = nearest_shorelines(fps.subset(k for k in fps.sorted_keys() if shore[kommunkod[k]]))
     out: dict[int, tuple[Facts, str | None]] = {}
     for key, (hits, facts, no_building) in partial.items():
-        footprint = footprints[key]
         prop = None
         if key in mains:
             main, others = mains[key]
@@ -123,9 +121,9 @@ def footprints_facts(footprints: dict[int, GEOSGeometry], heights: dict[int, flo
             prop = PropertyFacts(
                 beteckning=main.beteckning, areas=areas[key].areas,
                 area_m2=areas[key].area_m2, existing_m2=where.existing_m2 if where else 0.0,
-                built_m2=where.built_m2 if where else shape_area(footprint), others=others)
+                built_m2=where.built_m2 if where else shape_area(fps.wkb[key]), others=others)
         out[key] = (Facts(
-            footprint_m2=footprint.area,
+            footprint_m2=fps.area[key],
             plans=tuple(hits), regulations=tuple(facts),
             no_building_m2=(unions.get(key, 0.0) if len(no_building) > 1 else
                             no_building[0].overlap_m2 if no_building else 0.0),

@@ -9,9 +9,12 @@ import logging
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import orjson
 import psycopg
+import shapely
 from django.conf import settings
+from django.contrib.gis.db.models.functions import AsWKB
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -20,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from geodata.crs import STORAGE_SRID
 from geodata.models import Source, SyncRun
+from geodata.overlays import FootprintSet
 from permits.checks.batch import footprints_reports
 from permits.checks.footprint import footprint_check, report_json
 from permits.exceptions import InvalidCasework, NotAllowed
@@ -54,26 +58,37 @@ def case_footprint(application: Application) -> GEOSGeometry | None:
                       application.site)
 
 
-def cases_footprints(pks: list[int]) -> dict[int, GEOSGeometry]:
+def cases_footprints(pks: list[int]) -> FootprintSet:
     """The area to check of each case (by id) that has one, as :func:`case_footprint`:
-    what was drawn to build, in one query, else the site (read only for those)."""
-    drawn: dict[int, list[GEOSGeometry]] = defaultdict(list)
-    for application_id, geom in DrawnFeature.objects.filter(
-            application__in=pks, kind__in=BUILT).order_by(
-                "application_id", "id").values_list("application_id", "geom"):
-        drawn[application_id].append(geom)
-    out = {}
-    no_parts = []
-    for pk in pks:
-        if not any(isinstance(g, Polygon | MultiPolygon) for g in drawn.get(pk, ())):
-            no_parts.append(pk)  # nothing drawn to build: the site is checked
-            continue
-        footprint = _footprint(drawn[pk], None)
-        if footprint is not None:
-            out[pk] = footprint
-    out.update(dict(Application.objects.filter(pk__in=no_parts, site__isnull=False)
-                    .values_list("pk", "site")))
-    return out
+    the union of what was drawn to build, else the site (read only for those); read as
+    WKB in two queries and united in one vectorised call."""
+    drawn: dict[int, list[Any]] = defaultdict(list)
+    rows = list(DrawnFeature.objects.filter(application__in=pks, kind__in=BUILT).order_by(
+        "application_id", "id").values_list("application_id", AsWKB("geom")))
+    geoms = shapely.from_wkb([bytes(wkb) for _pk, wkb in rows])
+    polygonal = np.isin(shapely.get_type_id(geoms), _POLYGONAL)
+    for (pk, _wkb), geom, is_area in zip(rows, geoms, polygonal, strict=True):
+        if is_area:
+            drawn[pk].append(geom)
+    shapes: dict[int, Any] = {}
+    if drawn:
+        keys = sorted(drawn)
+        # One row a case, its parts padded with None (which a union leaves out).
+        table = np.full((len(keys), max(len(p) for p in drawn.values())), None, dtype=object)
+        for row, pk in enumerate(keys):
+            table[row, :len(drawn[pk])] = drawn[pk]
+        unions = shapely.union_all(table, axis=1)
+        kept = np.isin(shapely.get_type_id(unions), _POLYGONAL)
+        shapes.update((pk, u) for pk, u, ok in zip(keys, unions, kept, strict=True) if ok)
+    # Nothing drawn to build: the site is checked.
+    sites = Application.objects.filter(
+        pk__in=[pk for pk in pks if pk not in drawn], site__isnull=False).values_list(
+            "pk", AsWKB("site"))
+    shapes.update((pk, shapely.from_wkb(bytes(wkb))) for pk, wkb in sites)
+    return FootprintSet.of_shapes(shapes)
+
+
+_POLYGONAL = (int(shapely.GeometryType.POLYGON), int(shapely.GeometryType.MULTIPOLYGON))
 
 
 def _footprint(geoms: list[GEOSGeometry], site: GEOSGeometry | None) -> GEOSGeometry | None:
