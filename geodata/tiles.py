@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -102,14 +102,20 @@ class TileLayer:
     ``key``, if given, says that every layer of this name and key is the same query but
     for the tile: on PostGIS its SQL is then built once and reused for every tile (the
     queryset is not compiled again). Give a key only when it determines the queryset
-    (whose rows, which filters, which user's scope).
+    (whose rows, which filters, which user's scope). With a key, ``queryset`` may be a
+    function that makes it, called only when the SQL is built (making a queryset with its
+    filters costs more than running a small tile's query).
     """
 
     name: str
-    queryset: QuerySet[Any]
+    queryset: QuerySet[Any] | Callable[[], QuerySet[Any]]
     properties: Mapping[str, str | Combinable | Expression] = field(default_factory=dict)
     geom_field: str = "geom"
     key: Hashable | None = None
+
+    def query(self) -> QuerySet[Any]:
+        """The layer's queryset (made now where a function was given)."""
+        return self.queryset() if callable(self.queryset) else self.queryset
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,7 @@ def _qn(name: str) -> str:
 
 
 def _columns(layer: TileLayer) -> tuple[str, str]:
-    model: type[Model] = layer.queryset.model
+    model: type[Model] = layer.query().model
     geom = model._meta.get_field(layer.geom_field)
     return model._meta.db_table, str(getattr(geom, "column", layer.geom_field))
 
@@ -141,7 +147,7 @@ def _columns(layer: TileLayer) -> tuple[str, str]:
 def _values(layer: TileLayer, **extra: Any) -> QuerySet[Any]:
     """The layer's rows as values: each property under an alias of its own (a property
     may have a field's name, which an annotation may not)."""
-    return layer.queryset.order_by().values(**{
+    return layer.query().order_by().values(**{
         f"mvt_{i}": F(value) if isinstance(value, str) else value
         for i, value in enumerate(layer.properties.values())}, **extra)
 
@@ -187,7 +193,7 @@ def _layer_sql(tile: Tile, layer: TileLayer) -> tuple[str, list[Any]]:
 def _postgis_layer_sql(z: Any, x: Any, y: Any, layer: TileLayer) -> tuple[str, list[Any]]:
     table, column = _columns(layer)
     geom = f"{_qn(table)}.{_qn(column)}"
-    rows = layer.queryset.extra(  # noqa: S610 (code's own SQL; the tile is bound as params)
+    rows = layer.query().extra(  # noqa: S610 (code's own SQL; the tile is bound as params)
         where=[f"{geom} && ST_Transform(ST_TileEnvelope(%s, %s, %s, margin => %s), "
                f"{STORAGE_SRID})"],
         params=[z, x, y, BUFFER / EXTENT])
@@ -261,7 +267,7 @@ def _in_spatialite_index(queryset: QuerySet[Any], geom_field: str,
 
 
 def _spatialite_features(tile: Tile, layer: TileLayer) -> list[dict[str, Any]]:
-    found = _in_spatialite_index(layer.queryset, layer.geom_field, tile.storage_bounds())
+    found = _in_spatialite_index(layer.query(), layer.geom_field, tile.storage_bounds())
     rows = list(_values(TileLayer(layer.name, found, layer.properties, layer.geom_field),
                         mvt_geom=F(layer.geom_field)))
     rows = [row for row in rows if row["mvt_geom"] is not None]

@@ -10,7 +10,8 @@ it.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import functools
+from collections.abc import Callable, Hashable
 from datetime import date, timedelta
 from typing import Any
 
@@ -70,19 +71,22 @@ def case_band(today: date) -> Case:
                 default=Value("open"), output_field=CharField())
 
 
-def case_tile_layers(cases: QuerySet[Application], *, today: date, zoom: int,
-                     key: Hashable | None = None) -> list[TileLayer | ClusterLayer]:
+def case_tile_layers(cases: QuerySet[Application] | Callable[[], QuerySet[Application]], *,
+                     today: date, zoom: int, key: Hashable | None = None
+                     ) -> list[TileLayer | ClusterLayer]:
     """Return the layers of a case tile at ``zoom``: the cases as points, from a closer
     zoom their sites too; below CASES_MIN_ZOOM their counts per cell (``case_clusters``,
     property ``count``); below CASE_CLUSTERS_MIN_ZOOM nothing.
 
-    ``key`` (see ``TileLayer.key``) must determine ``cases``; ``today`` is added to it."""
+    ``key`` (see ``TileLayer.key``) must determine ``cases``; ``today`` is added to it.
+    ``cases`` may be a function that makes the queryset (called only where it is used)."""
     layer_key = None if key is None else (key, today)
-    located = cases.filter(location__isnull=False)
+    made = cases if callable(cases) else (lambda: cases)
     if zoom < CASE_CLUSTERS_MIN_ZOOM:
         return []
     if zoom < CASES_MIN_ZOOM:
-        return [ClusterLayer("case_clusters", located, "location", CLUSTER_CELLS)]
+        return [ClusterLayer("case_clusters", made().filter(location__isnull=False),
+                             "location", CLUSTER_CELLS)]
     is_open = Q(status__in=OPEN)
     band = case_band(today)
     properties = {
@@ -94,9 +98,10 @@ def case_tile_layers(cases: QuerySet[Application], *, today: date, zoom: int,
                           output_field=IntegerField()),
     }
     layers: list[TileLayer | ClusterLayer] = [
-        TileLayer("cases", located, properties, "location", layer_key)]
+        TileLayer("cases", lambda: made().filter(location__isnull=False), properties,
+                  "location", layer_key)]
     if zoom >= CASE_SITES_MIN_ZOOM:
-        layers.append(TileLayer("case_sites", cases.filter(site__isnull=False),
+        layers.append(TileLayer("case_sites", lambda: made().filter(site__isnull=False),
                                 {"id": "id", "case_number": "case_number", "band": band},
                                 "site", layer_key))
     return layers
@@ -107,10 +112,11 @@ def case_tile(*, user: Any, filters: QueueFilter, today: date, tile: Tile) -> by
     for an empty tile)."""
     if tile.z < CASE_CLUSTERS_MIN_ZOOM:
         return b""
-    cases = case_queue(user=user, filters=filters, today=today)
     # What makes the query: whose scope (case_queue reads the roles in SQL) and the filters.
     key = ("case-tile", getattr(user, "pk", None), bool(getattr(user, "is_superuser", False)),
            filters)
+    # The queryset is made once, and only where the tile's SQL is built (not for every tile).
+    cases = functools.cache(lambda: case_queue(user=user, filters=filters, today=today))
     return tile_mvt(tile, case_tile_layers(cases, today=today, zoom=tile.z, key=key))
 
 
