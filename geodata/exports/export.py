@@ -102,12 +102,12 @@ def layer_export(layer: str, *, file_format: str, out: str | Path,
         def counted() -> Iterator[pa.RecordBatch]:
             nonlocal written
             for batch in layer_batches(spec, where, srid=srid, chunk_rows=chunk_rows,
-                                       snapshot_id=snapshot_id):
+                                       snapshot_id=snapshot_id, bounds=fmt.bounds):
                 yield batch  # returns when the writer asks for the next one
                 written += batch.num_rows
                 report(written, total)
 
-        stream = pa.RecordBatchReader.from_batches(spec.schema(), counted())
+        stream = pa.RecordBatchReader.from_batches(spec.schema(fmt.bounds), counted())
         made = fmt.write(stream, layer=spec, srid=srid, directory=Path(tmp))
         sidecars = []
         for extra in sorted(Path(tmp).iterdir()):

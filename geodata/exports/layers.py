@@ -20,6 +20,10 @@ INTERNAL_FIELDS = frozenset({"id", "source", "synced_at", "content_hash", "searc
 # (buildings, regulations) belong to a municipality through their source.
 MUNICIPALITY_COLUMNS = {"parcels": "kommunkod", "addresses": "kommunkod", "plans": "kommun"}
 
+# A geometry's box (minx, miny, maxx, maxy) after it, for a writer that asks for them (a
+# FlatGeobuf's index); not written.
+BOUNDS_COLUMNS = ("bbox_minx", "bbox_miny", "bbox_maxx", "bbox_maxy")
+
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "UUIDField": pa.string(), "CharField": pa.string(), "TextField": pa.string(),
     "SlugField": pa.string(), "IntegerField": pa.int32(), "PositiveIntegerField": pa.int32(),
@@ -80,10 +84,13 @@ class Layer:
     # and the layer's own filters are the app's to apply, a bbox or polygon the exporter's.
     rows: Rows | None = None
 
-    def schema(self) -> pa.Schema:
-        """Return the Arrow schema of the layer's chunks (the geometry last, as WKB)."""
+    def schema(self, bounds: bool = False) -> pa.Schema:
+        """Return the Arrow schema of the layer's chunks (the geometry as WKB after the
+        columns; with ``bounds``, then its box: BOUNDS_COLUMNS, NaN for no geometry)."""
         return pa.schema([pa.field(c.name, c.arrow_type) for c in self.columns]
-                         + [pa.field("geom", pa.binary())])
+                         + [pa.field("geom", pa.binary())]
+                         + [pa.field(name, pa.float64()) for name in
+                            (BOUNDS_COLUMNS if bounds else ())])
 
 
 def _column(field: Any) -> Column:

@@ -26,7 +26,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from geodata.crs import STORAGE_SRID, to_srid
 from geodata.exports import pgcopy
 from geodata.exports.filters import ExportFilter
-from geodata.exports.layers import Layer
+from geodata.exports.layers import BOUNDS_COLUMNS, Layer
 
 # Rows a chunk: measured at 100,000 parcels, a chunk of 50,000 cost about 200 MB over the
 # process's own (Django, GDAL and PROJ: about 290 MB), one of 10,000 about 75 MB, at the
@@ -56,17 +56,40 @@ def layer_count(layer: Layer, export_filter: ExportFilter,
 def layer_batches(layer: Layer, export_filter: ExportFilter, *, srid: int,
                   chunk_rows: int = CHUNK_ROWS,
                   connection: BaseDatabaseWrapper = default_connection,
-                  snapshot_id: str | None = None) -> Iterator[pa.RecordBatch]:
+                  snapshot_id: str | None = None,
+                  bounds: bool = False) -> Iterator[pa.RecordBatch]:
     """Yield the layer's rows the filter takes, at most ``chunk_rows`` at a time, in
-    ``srid``; read by binary COPY in the snapshot ``snapshot_id`` when one is given."""
+    ``srid``; read by binary COPY in the snapshot ``snapshot_id`` when one is given.
+    With ``bounds``, each geometry's box follows it (``layer.schema(bounds=True)``)."""
+    vendor = connection.vendor
+    if snapshot_id is not None and vendor == "postgresql" and layer.rows is None:
+        where, params = _where(layer, export_filter, vendor)
+        yield from pgcopy.copy_batches(layer, where, params, srid=srid, chunk_rows=chunk_rows,
+                                     connection=connection, snapshot_id=snapshot_id,
+                                     bounds=bounds)
+        return
+    for batch in _python_batches(layer, export_filter, srid=srid, chunk_rows=chunk_rows,
+                                 connection=connection):
+        yield with_bounds(batch) if bounds else batch
+
+
+def with_bounds(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The batch with each geometry's box after it (BOUNDS_COLUMNS; NaN for none)."""
+    boxes = shapely.bounds(shapely.from_wkb(
+        batch.column("geom").to_numpy(zero_copy_only=False)))
+    return pa.RecordBatch.from_arrays(
+        [*batch.columns, *(pa.array(boxes[:, i]) for i in range(4))],
+        names=[*batch.schema.names, *BOUNDS_COLUMNS])
+
+
+def _python_batches(layer: Layer, export_filter: ExportFilter, *, srid: int,
+                    chunk_rows: int, connection: BaseDatabaseWrapper
+                    ) -> Iterator[pa.RecordBatch]:
+    """The layer's rows read through Django's connection (keyset-paged), or as its app
+    builds them."""
     vendor = connection.vendor
     if layer.rows is not None:
         yield from _built_batches(layer, export_filter, srid=srid, chunk_rows=chunk_rows)
-        return
-    if snapshot_id is not None and vendor == "postgresql":
-        where, params = _where(layer, export_filter, vendor)
-        yield from pgcopy.copy_batches(layer, where, params, srid=srid, chunk_rows=chunk_rows,
-                                     connection=connection, snapshot_id=snapshot_id)
         return
     columns = ", ".join(c.sql[vendor] for c in layer.columns)
     column = f"t.{layer.geometry_column}"
