@@ -222,7 +222,10 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start:start + size]
 
 
-def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+def _fetch(sql: str, params: list[Any], chunk: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Run an overlay's statement for ``chunk`` (its footprints or pairs); one for a single
+    footprint is prepared (planned once per connection: planning these statements costs
+    more than running them for one footprint; a larger set gets a plan of its own)."""
     if _vendor() != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -237,9 +240,10 @@ def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
     # a statement fewer, which is most of one footprint's time).
     connection.ensure_connection()
     start = time.monotonic()
+    prepare = len(chunk) == 1
     if _jit_off():
         with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, params, prepare=prepare)  # type: ignore[arg-type]
             rows = list(cursor.fetchall())
     else:
         with transaction.atomic(), psycopg.Cursor(connection.connection) as cursor:
@@ -275,7 +279,7 @@ def footprint_overlaps(footprints: Footprints) -> Overlaps:
                    f"{columns} FROM fp JOIN {table} x ON {_hit('x', table, 'i')} "
                    f"ORDER BY fp.k, x.id")
             known = out.rows.setdefault(table, {})
-            for k, a, *row in _fetch(sql, params):
+            for k, a, *row in _fetch(sql, params, chunk):
                 found.append(Overlap(k, row[0], float(a or 0.0)))
                 if row[0] not in known:
                     known[row[0]] = _typed(table, tuple(row))
@@ -285,7 +289,7 @@ def footprint_overlaps(footprints: Footprints) -> Overlaps:
                f"{_hit('x', 'geodata_parcel', 'g')} ORDER BY fp.k, x.beteckning, "
                f"x.omradesnummer, x.id")
         out.parcels.extend(ParcelOverlap(k, i, s, _uuid(ref), b, o, kk, float(a or 0.0))
-                           for k, i, s, ref, b, o, kk, a in _fetch(sql, params))
+                           for k, i, s, ref, b, o, kk, a in _fetch(sql, params, chunk))
     out.regulations[:] = [r for r in out.regulations
                           if r.overlap_m2 >= 0.01 or not fps.area[r.key]]
     return out
@@ -310,7 +314,7 @@ def union_overlaps(footprints: Footprints,
         sql = (f"WITH {cte}, {pick} SELECT fp.k, ST_Area(ST_Intersection(fp.g, u.geom)) "  # noqa: S608
                f"FROM fp JOIN (SELECT m.k, ST_Union(r.geom) AS geom FROM m JOIN "
                f"geodata_regulation r ON r.id = m.x GROUP BY m.k) u ON u.k = fp.k")
-        out.update({k: float(a or 0.0) for k, a in _fetch(sql, params + pick_params)})
+        out.update({k: float(a or 0.0) for k, a in _fetch(sql, params + pick_params, keys)})
     return out
 
 
@@ -336,7 +340,7 @@ def property_areas(parcels: dict[int, int]) -> dict[int, PropertyArea]:
                f"p.registerenhetsreferens = main.registerenhetsreferens AND "
                f"p.source_id = main.source_id GROUP BY m.k")
         out.update({k: PropertyArea(k, int(n), float(a or 0.0))
-                    for k, n, a in _fetch(sql, params)})
+                    for k, n, a in _fetch(sql, params, chunk)})
     return out
 
 
@@ -361,7 +365,7 @@ def built_areas(footprints: Footprints,
                f"SELECT u.k, ST_Area(u.geom), ST_Area(ST_Union(u.geom, fp.g)) FROM u "
                f"JOIN fp ON fp.k = u.k")
         out.update({k: BuiltArea(k, float(e or 0.0), float(b or 0.0))
-                    for k, e, b in _fetch(sql, params + pick_params)})
+                    for k, e, b in _fetch(sql, params + pick_params, chunk)})
     return out
 
 
@@ -397,7 +401,7 @@ def nearest_shorelines(footprints: Footprints) -> dict[int, float]:
             sql = (f"WITH {cte} SELECT fp.k, min(ST_Distance(s.geom, fp.g)) FROM fp "  # noqa: S608
                    f"JOIN geodata_shoreline s ON {near} JOIN geodata_source src ON "
                    f"src.id = s.source_id AND src.enabled GROUP BY fp.k")
-            found.update({k: float(d) for k, d in _fetch(sql, params + near_params)
+            found.update({k: float(d) for k, d in _fetch(sql, params + near_params, chunk)
                           if d is not None})
         for key, distance in found.items():
             if reach is None or distance <= reach:
