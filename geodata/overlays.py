@@ -196,12 +196,13 @@ class FootprintSet:
         """Return (key, WKB, WKB of the footprint shrunk) rows for fp(k, g, i), as
         ``selectors._inner`` shrinks an area (all footprints in one call)."""
         keys = self.sorted_keys()
-        geoms = shapely.from_wkb([self.wkb[k] for k in keys])
+        inner = np.array([self.wkb[k] for k in keys], dtype=object)
+        geoms = shapely.from_wkb(inner)
         # Points and areas under 1 m² are searched by as they are, as is an area that
         # shrinks to nothing.
-        shrink = ~np.isin(shapely.get_type_id(geoms), _POINT_TYPES) & (
+        types = shapely.get_type_id(geoms)
+        shrink = (types != _POINT_TYPES[0]) & (types != _POINT_TYPES[1]) & (
             shapely.area(geoms) >= 1)
-        inner = np.array([self.wkb[k] for k in keys], dtype=object)
         if shrink.any():
             shrunk = shapely.buffer(geoms[shrink], -_INNER_M)
             kept = ~shapely.is_empty(shrunk)
@@ -255,6 +256,34 @@ def _fetch(sql: str, params: list[Any], chunk: Sequence[Any] = ()) -> list[tuple
     return rows
 
 
+def _fetch_all(statements: Sequence[tuple[str, list[Any]]], chunk: Sequence[Any]
+               ) -> list[list[tuple[Any, ...]]]:
+    """Run statements that do not depend on each other (as ``_fetch``); on PostgreSQL in
+    one pipeline: sent together, one round trip for all, the server working on the next
+    while the answer to the last is read."""
+    if _vendor() != "postgresql" or not _jit_off():
+        return [_fetch(sql, params, chunk) for sql, params in statements]
+    import psycopg
+
+    connection.ensure_connection()
+    start = time.monotonic()
+    prepare = len(chunk) == 1
+    raw = connection.connection
+    cursors = [psycopg.Cursor(raw) for _ in statements]
+    try:
+        with raw.pipeline():
+            for cursor, (sql, params) in zip(cursors, statements, strict=True):
+                cursor.execute(sql, params, prepare=prepare)  # type: ignore[arg-type]
+        out = [list(cursor.fetchall()) for cursor in cursors]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    if connection.queries_logged:
+        spent = f"{(time.monotonic() - start) / len(statements):.3f}"
+        connection.queries_log.extend({"sql": sql, "time": spent} for sql, _p in statements)
+    return out
+
+
 def _jit_off() -> bool:
     """Return whether the connection was opened with the JIT compiler off."""
     options = str(connection.settings_dict.get("OPTIONS", {}).get("options", ""))
@@ -270,26 +299,31 @@ def footprint_overlaps(footprints: Footprints) -> Overlaps:
     fps = _set(footprints)
     out = Overlaps([], [], [], {})
     rows = fps.inner_rows()
+    tables = (("geodata_regulation", out.regulations), ("geodata_plan", out.plans))
     for chunk in _chunks(rows, CHUNK[_vendor()]):
         cte, params = _fp(chunk)
-        for table, found in (("geodata_regulation", out.regulations),
-                             ("geodata_plan", out.plans)):
+        statements = []
+        for table, _found in tables:
             columns = "".join(f", x.{c}" for c in COLUMNS[table])
-            sql = (f"WITH {cte} SELECT fp.k, ST_Area(ST_Intersection(x.geom, fp.g)), x.id"  # noqa: S608
-                   f"{columns} FROM fp JOIN {table} x ON {_hit('x', table, 'i')} "
-                   f"ORDER BY fp.k, x.id")
+            statements.append((
+                f"WITH {cte} SELECT fp.k, ST_Area(ST_Intersection(x.geom, fp.g)), x.id"  # noqa: S608
+                f"{columns} FROM fp JOIN {table} x ON {_hit('x', table, 'i')} "
+                f"ORDER BY fp.k, x.id", params))
+        statements.append((
+            f"WITH {cte} SELECT fp.k, x.id, x.source_id, x.registerenhetsreferens, "  # noqa: S608
+            f"x.beteckning, x.omradesnummer, x.kommunkod, "
+            f"ST_Area(ST_Intersection(x.geom, fp.g)) FROM fp JOIN geodata_parcel x ON "
+            f"{_hit('x', 'geodata_parcel', 'g')} ORDER BY fp.k, x.beteckning, "
+            f"x.omradesnummer, x.id", params))
+        *overlaps, parcels = _fetch_all(statements, chunk)
+        for (table, found), found_rows in zip(tables, overlaps, strict=True):
             known = out.rows.setdefault(table, {})
-            for k, a, *row in _fetch(sql, params, chunk):
+            for k, a, *row in found_rows:
                 found.append(Overlap(k, row[0], float(a or 0.0)))
                 if row[0] not in known:
                     known[row[0]] = _typed(table, tuple(row))
-        sql = (f"WITH {cte} SELECT fp.k, x.id, x.source_id, x.registerenhetsreferens, "  # noqa: S608
-               f"x.beteckning, x.omradesnummer, x.kommunkod, "
-               f"ST_Area(ST_Intersection(x.geom, fp.g)) FROM fp JOIN geodata_parcel x ON "
-               f"{_hit('x', 'geodata_parcel', 'g')} ORDER BY fp.k, x.beteckning, "
-               f"x.omradesnummer, x.id")
         out.parcels.extend(ParcelOverlap(k, i, s, _uuid(ref), b, o, kk, float(a or 0.0))
-                           for k, i, s, ref, b, o, kk, a in _fetch(sql, params, chunk))
+                           for k, i, s, ref, b, o, kk, a in parcels)
     out.regulations[:] = [r for r in out.regulations
                           if r.overlap_m2 >= 0.01 or not fps.area[r.key]]
     return out
