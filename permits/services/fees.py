@@ -49,8 +49,12 @@ def fee_for(table: FeeTable | None, case_type: str, area_m2: float | None,
     if table is None:
         return None
     row = fee_row(table, case_type, area_m2)
-    if row is None:
-        return None
+    return None if row is None else row_fee(row, year)
+
+
+def row_fee(row: FeeRow, year: int) -> int:
+    """The fee in whole kronor of a table's row in a year (its factor of the year's price
+    base amount)."""
     amount = row.factor * Decimal(price_base_amount(year))
     return int(amount.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
@@ -81,12 +85,16 @@ def fee_quote(municipality: Municipality | None, case_type: str, area_m2: float 
     """The estimate an applicant sees before sending: the table in force today of the
     property's municipality; None where there is no table, row or price base amount."""
     table = fee_table_in_force(municipality, on)
-    fee = fee_estimate(table, case_type, area_m2, on.year)
-    if table is None or fee is None or municipality is None:
+    row = fee_row(table, case_type, area_m2) if table is not None else None
+    if table is None or row is None or municipality is None:
         return None
-    row = fee_row(table, case_type, area_m2)
+    try:
+        fee = row_fee(row, on.year)
+    except InvalidCasework as exc:  # as fee_estimate: an applicant is never stopped by it
+        log.error("fee estimate: %s", exc)
+        return None
     band = ""
-    if row is not None and (row.area_from_m2 or row.area_to_m2 is not None):
+    if row.area_from_m2 or row.area_to_m2 is not None:
         upper = f"{row.area_to_m2:g}" if row.area_to_m2 is not None else "…"
         band = f"{row.area_from_m2:g}–{upper} m²"
     return FeeQuote(fee, municipality.name, table.name, band)
