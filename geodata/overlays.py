@@ -15,6 +15,7 @@ itself; overlaps are of the footprint itself, unrounded.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -38,7 +39,7 @@ from geodata.selectors import INNER_M as _INNER_M
 # under SQLite's limit on parameters); PostGIS as arrays, where bigger statements are
 # no faster.
 CHUNK = {"postgresql": 2000, "sqlite": 250}
-_POINT_TYPES = (int(shapely.GeometryType.POINT), int(shapely.GeometryType.MULTIPOINT))
+_POINT, _MULTIPOINT = int(shapely.GeometryType.POINT), int(shapely.GeometryType.MULTIPOINT)
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ class FootprintSet:
         # Points and areas under 1 m² are searched by as they are, as is an area that
         # shrinks to nothing.
         types = shapely.get_type_id(geoms)
-        shrink = (types != _POINT_TYPES[0]) & (types != _POINT_TYPES[1]) & (
+        shrink = (types != _POINT) & (types != _MULTIPOINT) & (
             shapely.area(geoms) >= 1)
         if shrink.any():
             shrunk = shapely.buffer(geoms[shrink], -_INNER_M)
@@ -224,61 +225,47 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 def _fetch(sql: str, params: list[Any], chunk: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    """Run an overlay's statement for ``chunk`` (its footprints or pairs); one for a single
-    footprint is prepared (planned once per connection: planning these statements costs
-    more than running them for one footprint; a larger set gets a plan of its own)."""
-    if _vendor() != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return list(cursor.fetchall())
-    import psycopg
-
-    # A cursor that binds on the server: the footprints go as binary arrays, where
-    # Django's client-side binding would escape every byte of their WKB in Python (2 s
-    # for 1,000 footprints). PostGIS's cost estimates set off the JIT compiler, which
-    # costs more than the join it compiles (see DESIGN.md): off, for this transaction,
-    # unless the connection was opened without it (the settings do; three round trips
-    # a statement fewer, which is most of one footprint's time).
-    connection.ensure_connection()
-    start = time.monotonic()
-    prepare = len(chunk) == 1
-    if _jit_off():
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params, prepare=prepare)  # type: ignore[arg-type]
-            rows = list(cursor.fetchall())
-    else:
-        with transaction.atomic(), psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute(sql, params)
-            rows = list(cursor.fetchall())
-    if connection.queries_logged:  # logged as Django logs its own (DEBUG, query counts)
-        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - start:.3f}"})
-    return rows
+    """Run an overlay's statement for ``chunk`` (its footprints or pairs)."""
+    return _fetch_all([(sql, params)], chunk)[0]
 
 
 def _fetch_all(statements: Sequence[tuple[str, list[Any]]], chunk: Sequence[Any]
                ) -> list[list[tuple[Any, ...]]]:
-    """Run statements that do not depend on each other (as ``_fetch``); on PostgreSQL in
-    one pipeline: sent together, one round trip for all, the server working on the next
-    while the answer to the last is read."""
-    if _vendor() != "postgresql" or not _jit_off():
-        return [_fetch(sql, params, chunk) for sql, params in statements]
+    """Run overlay statements that do not depend on each other, for ``chunk`` (their
+    footprints or pairs); return each one's rows.
+
+    On PostgreSQL through a cursor that binds on the server: the footprints go as binary
+    arrays, where Django's client-side binding would escape every byte of their WKB in
+    Python (2 s for 1,000 footprints). The statements go in one pipeline (one round trip
+    for all). For a single footprint they are prepared: planned once per connection, as
+    planning them costs more than running them for one; a larger set gets a plan of its
+    own. PostGIS's cost estimates set off the JIT compiler, which costs more than the join
+    it compiles (see DESIGN.md): off for the transaction, unless the connection was opened
+    without it (the settings do: three round trips fewer).
+    """
+    if _vendor() != "postgresql":
+        with connection.cursor() as django_cursor:
+            out = []
+            for sql, params in statements:
+                django_cursor.execute(sql, params)
+                out.append(list(django_cursor.fetchall()))
+            return out
     import psycopg
 
     connection.ensure_connection()
     start = time.monotonic()
     prepare = len(chunk) == 1
     raw = connection.connection
-    cursors = [psycopg.Cursor(raw) for _ in statements]
-    try:
+    with contextlib.ExitStack() as stack:
+        if not _jit_off():
+            stack.enter_context(transaction.atomic())
+            raw.execute("SET LOCAL jit = off")
+        cursors = [stack.enter_context(psycopg.Cursor(raw)) for _ in statements]
         with raw.pipeline():
             for cursor, (sql, params) in zip(cursors, statements, strict=True):
                 cursor.execute(sql, params, prepare=prepare)  # type: ignore[arg-type]
         out = [list(cursor.fetchall()) for cursor in cursors]
-    finally:
-        for cursor in cursors:
-            cursor.close()
-    if connection.queries_logged:
+    if connection.queries_logged:  # logged as Django logs its own (DEBUG, query counts)
         spent = f"{(time.monotonic() - start) / len(statements):.3f}"
         connection.queries_log.extend({"sql": sql, "time": spent} for sql, _p in statements)
     return out
@@ -452,8 +439,7 @@ def by_key(rows: Iterable[Any]) -> dict[int, list[Any]]:
     return out
 
 
-def shape_area(geometry: GEOSGeometry | bytes) -> float:
-    """Return the m² an area (a geometry or its WKB) covers (its parts where they
-    overlap counted once)."""
-    wkb = geometry if isinstance(geometry, bytes) else _wkb(geometry)
+def shape_area(wkb: bytes) -> float:
+    """Return the m² an area (its WKB) covers (its parts where they overlap counted
+    once)."""
     return float(shapely.union_all([shapely.from_wkb(wkb)]).area)

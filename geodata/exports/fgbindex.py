@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import shapely
 
 from geodata.exports.layers import BOUNDS_COLUMNS
+from geodata.exports.reader import with_bounds
 
 NODE_SIZE = 16  # children a node (the specification's and GDAL's default)
 MAGIC = b"fgb\x03fgb"
@@ -39,7 +39,6 @@ _FEATURES_COUNT_FIELD = 8
 NODE = np.dtype([("minx", "<f8"), ("miny", "<f8"), ("maxx", "<f8"), ("maxy", "<f8"),
                  ("offset", "<u8")])
 _READ_BLOCK = 16 << 20
-_COPY_RUN = 4 << 20  # at most this many bytes a read when copying runs of features
 
 
 class FlatGeobufError(ValueError):
@@ -48,27 +47,21 @@ class FlatGeobufError(ValueError):
 
 class BoundsTap:
     """Pass record batches through, keeping each feature's box in the order they pass:
-    the batches' own box columns (BOUNDS_COLUMNS, taken off what passes), or else their
-    geometry's (WKB; NaN for a missing or empty geometry)."""
+    the batches' box columns (BOUNDS_COLUMNS, as the export's reader gives them, or added
+    here where a stream has none), taken off what passes."""
 
-    def __init__(self, batches: pa.RecordBatchReader, column: str = "geom") -> None:
-        self.batches, self.column = batches, column
-        names = batches.schema.names
-        self.given = all(name in names for name in BOUNDS_COLUMNS)
+    def __init__(self, batches: pa.RecordBatchReader) -> None:
+        self.batches = batches
+        self.given = all(name in batches.schema.names for name in BOUNDS_COLUMNS)
         self.schema = pa.schema([f for f in batches.schema if f.name not in BOUNDS_COLUMNS])
         self.parts: list[np.ndarray] = []
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         for batch in self.batches:
-            if self.given:
-                self.parts.append(np.column_stack([
-                    batch.column(name).to_numpy(zero_copy_only=False)
-                    for name in BOUNDS_COLUMNS]))
-                batch = batch.select(self.schema.names)
-            else:
-                wkb = batch.column(self.column).to_numpy(zero_copy_only=False)
-                self.parts.append(shapely.bounds(shapely.from_wkb(wkb)))
-            yield batch
+            boxed = batch if self.given else with_bounds(batch)
+            self.parts.append(np.column_stack([
+                boxed.column(name).to_numpy(zero_copy_only=False) for name in BOUNDS_COLUMNS]))
+            yield boxed.select(self.schema.names)
 
     def reader(self) -> pa.RecordBatchReader:
         """The batches without their box columns, as a stream."""

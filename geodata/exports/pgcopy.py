@@ -75,12 +75,10 @@ def copy_batches(layer: Layer, where: str, params: list[Any], *, srid: int,
         geom = f"ST_Transform({geom}, {int(srid)})"
     # In the table's own order (as ogr2ogr reads it): one snapshot needs no paging, and an
     # index scan by id cost the server a fifth more at 1,000,000 parcels.
-    sql = (f"SELECT {columns}, ST_AsBinary({geom}) AS geom "  # noqa: S608 (our names)
-           f"FROM {layer.table} t{where}")
-    if bounds:
-        box = ", ".join(f"ST_{m}(g.g)" for m in ("XMin", "YMin", "XMax", "YMax"))
-        sql = (f"SELECT {columns}, ST_AsBinary(g.g) AS geom, {box} "  # noqa: S608
-               f"FROM {layer.table} t CROSS JOIN LATERAL (SELECT {geom} AS g) g{where}")
+    # The geometry (transformed once) is g.g, for its WKB and, with ``bounds``, its box.
+    box = "".join(f", ST_{m}(g.g)" for m in ("XMin", "YMin", "XMax", "YMax")) if bounds else ""
+    sql = (f"SELECT {columns}, ST_AsBinary(g.g) AS geom{box} "  # noqa: S608 (our names)
+           f"FROM {layer.table} t CROSS JOIN LATERAL (SELECT {geom} AS g) g{where}")
     # COPY takes no parameters: psycopg writes the values into the query as literals,
     # quoted as the server would (strings, and the area's WKB as bytea).
     with ClientCursor(connection.connection) as client:

@@ -63,8 +63,15 @@ def fee_estimate(table: FeeTable | None, case_type: str, area_m2: float | None,
                  year: int) -> int | None:
     """``fee_for`` for an estimate: None (and a log line) where the price base amount of
     the year is not configured, so that an applicant is never stopped by it."""
+    row = fee_row(table, case_type, area_m2) if table is not None else None
+    return None if row is None else _row_estimate(row, year)
+
+
+def _row_estimate(row: FeeRow, year: int) -> int | None:
+    """``row_fee`` for an estimate: None (and a log line) where the price base amount of
+    the year is not configured."""
     try:
-        return fee_for(table, case_type, area_m2, year)
+        return row_fee(row, year)
     except InvalidCasework as exc:
         log.error("fee estimate: %s", exc)
         return None
@@ -86,12 +93,8 @@ def fee_quote(municipality: Municipality | None, case_type: str, area_m2: float 
     property's municipality; None where there is no table, row or price base amount."""
     table = fee_table_in_force(municipality, on)
     row = fee_row(table, case_type, area_m2) if table is not None else None
-    if table is None or row is None or municipality is None:
-        return None
-    try:
-        fee = row_fee(row, on.year)
-    except InvalidCasework as exc:  # as fee_estimate: an applicant is never stopped by it
-        log.error("fee estimate: %s", exc)
+    fee = None if row is None else _row_estimate(row, on.year)
+    if table is None or row is None or fee is None or municipality is None:
         return None
     band = ""
     if row.area_from_m2 or row.area_to_m2 is not None:
