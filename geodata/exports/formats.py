@@ -1,7 +1,8 @@
 """The export formats: one writer per format family, each fed one stream of record batches.
 
-OGR formats (GeoPackage, FlatGeobuf, GeoJSON, CSV, and Shapefile inside a zip) are written
-by GDAL through pyogrio's Arrow path (``ogr.py``); GeoParquet by pyarrow (``parquet.py``).
+OGR formats (GeoPackage, GeoJSON, CSV, and Shapefile inside a zip) are written by GDAL
+through pyogrio's Arrow path (``ogr.py``); FlatGeobuf by our own encoder and index
+(``fgbwrite.py``, ``fgbindex.py``); GeoParquet by pyarrow (``parquet.py``).
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("geojson", "GeoJSON (RFC 7946)", ".geojson",
            ogr_writer("GeoJSON", ".geojson", RFC7946="YES", COORDINATE_PRECISION="9"),
            fixed_srid=4326, aliases=("json",)),
-    # With its spatial index (a packed Hilbert R-tree), which fgbindex adds to the
-    # features GDAL writes: faster than GDAL's own (see fgbindex.py).
+    # Encoded by fgbwrite, with its spatial index (a packed Hilbert R-tree) built by
+    # fgbindex over the boxes the reader gives: faster than GDAL's own (see fgbindex.py).
     Format("fgb", "FlatGeobuf", ".fgb", write_flatgeobuf, aliases=("flatgeobuf",),
            bounds=True),
     Format("parquet", "GeoParquet", ".parquet", write_geoparquet, aliases=("geoparquet",)),

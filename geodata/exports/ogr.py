@@ -2,8 +2,8 @@
 
 One ``write_arrow`` call consumes the whole stream of record batches, batch by batch;
 measured at 1,000,000 parcels from PostGIS, 2.6x ogr2ogr's features a second to
-GeoPackage. FlatGeobuf is written here without its index, which ``fgbindex`` adds (GDAL's
-own index step took most of the time: 1.2x ogr2ogr with it, 1.3-1.4x with ours).
+GeoPackage. FlatGeobuf is encoded by ``fgbwrite`` instead (GDAL writes only a layer it
+does not cover, without an index, which ``fgbindex`` adds).
 """
 
 from __future__ import annotations

@@ -75,10 +75,15 @@ def copy_batches(layer: Layer, where: str, params: list[Any], *, srid: int,
         geom = f"ST_Transform({geom}, {int(srid)})"
     # In the table's own order (as ogr2ogr reads it): one snapshot needs no paging, and an
     # index scan by id cost the server a fifth more at 1,000,000 parcels.
-    # The geometry (transformed once) is g.g, for its WKB and, with ``bounds``, its box.
-    box = "".join(f", ST_{m}(g.g)" for m in ("XMin", "YMin", "XMax", "YMax")) if bounds else ""
-    sql = (f"SELECT {columns}, ST_AsBinary(g.g) AS geom{box} "  # noqa: S608 (our names)
-           f"FROM {layer.table} t CROSS JOIN LATERAL (SELECT {geom} AS g) g{where}")
+    # A geometry transformed is g.g, transformed once for its WKB and, with ``bounds``,
+    # its box; one in the table's CRS is read straight (a LATERAL cost the server 0.3 s
+    # more at 1,000,000 parcels).
+    lateral = srid != STORAGE_SRID
+    g = "g.g" if lateral else geom
+    box = "".join(f", ST_{m}({g})" for m in ("XMin", "YMin", "XMax", "YMax")) if bounds else ""
+    source = (f"{layer.table} t CROSS JOIN LATERAL (SELECT {geom} AS g) g" if lateral
+              else f"{layer.table} t")
+    sql = f"SELECT {columns}, ST_AsBinary({g}) AS geom{box} FROM {source}{where}"  # noqa: S608
     # COPY takes no parameters: psycopg writes the values into the query as literals,
     # quoted as the server would (strings, and the area's WKB as bytea).
     with ClientCursor(connection.connection) as client:
