@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyogrio
 
 from geodata.exports.layers import Layer
 
@@ -29,6 +28,8 @@ def ogr_write(batches: pa.RecordBatchReader, *, layer: Layer, srid: int, directo
 
     ``config`` holds GDAL configuration options set while the file is written.
     """
+    import pyogrio  # imports geopandas and pandas: a quarter of a second, paid when used
+
     path = directory / f"{layer.name}{suffix}"
     # pyogrio gives the layer's CRS the x/y data axis order (easting or longitude first),
     # the order of our coordinates, whatever the authority's order.
@@ -46,6 +47,8 @@ def gdal_config(options: dict[str, str]) -> Iterator[None]:
     if not options:
         yield
         return
+    import pyogrio
+
     before = {key: pyogrio.get_gdal_config_option(key) for key in options}
     pyogrio.set_gdal_config_options(options)
     try:
