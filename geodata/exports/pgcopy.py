@@ -22,6 +22,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import ClientCursor
@@ -73,7 +74,7 @@ def copy_batches(layer: Layer, where: str, params: list[Any], *, srid: int,
     process)."""
     if adbc is None or not _SNAPSHOT_ID.match(snapshot_id):
         raise ValueError(f"cannot read by COPY in snapshot {snapshot_id!r}")
-    columns = ", ".join(c.sql["postgresql"] for c in layer.columns)
+    columns = ", ".join(c.sql.get("postgresql-copy", c.sql["postgresql"]) for c in layer.columns)
     geom = f"t.{layer.geometry_column}"
     if srid != STORAGE_SRID:
         geom = f"ST_Transform({geom}, {int(srid)})"
@@ -161,7 +162,39 @@ def prefetched(batches: Iterable[pa.RecordBatch], depth: int = 1
 
 def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     """Return the batch as the layer's schema (its names and types; a cast only where the
-    database's type differs, such as a registered layer's expression)."""
-    arrays = [column if column.type == field.type else column.cast(field.type)
+    database's type differs, such as a registered layer's expression; a UUID's 16 bytes
+    as its usual text)."""
+    arrays = [column if column.type == field.type
+              else uuid_text(column) if _is_uuid(column.type) and field.type == pa.string()
+              else column.cast(field.type)
               for column, field in zip(batch.columns, schema, strict=True)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _is_uuid(kind: pa.DataType) -> bool:
+    return isinstance(kind, pa.BaseExtensionType) and kind.extension_name == "arrow.uuid"
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+# Where each of the 16 bytes' two digits go in the 36 characters (the dashes after 8,
+# 12, 16 and 20 digits).
+_DIGITS = np.array([i + (i >= 8) + (i >= 12) + (i >= 16) + (i >= 20) for i in range(32)])
+
+
+def uuid_text(column: pa.Array) -> pa.Array:
+    """UUIDs (Arrow's uuid extension: 16 bytes each) as text, lower-case with dashes
+    (as PostgreSQL writes them), made for the whole column at once."""
+    storage = column.storage if isinstance(column.type, pa.BaseExtensionType) else column
+    raw = np.frombuffer(storage.buffers()[1], dtype=np.uint8)[
+        storage.offset * 16:(storage.offset + len(storage)) * 16].reshape(-1, 16)
+    text = np.full((len(storage), 36), ord("-"), dtype=np.uint8)
+    text[:, _DIGITS[0::2]] = _HEX[raw >> 4]
+    text[:, _DIGITS[1::2]] = _HEX[raw & 0x0F]
+    offsets = np.arange(0, 36 * len(storage) + 1, 36, dtype=np.int32)
+    validity = None
+    if storage.null_count:
+        valid = storage.is_valid().to_numpy(zero_copy_only=False)
+        validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(pa.string(), len(storage),
+                                 [validity, pa.py_buffer(offsets), pa.py_buffer(text)],
+                                 null_count=storage.null_count)

@@ -19,16 +19,20 @@ from pathlib import Path
 
 import geopandas
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pyogrio
 import pytest
 import shapely
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.core.management import CommandError, call_command
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Transformer
 
 from geodata.errors import GeodataError
 from geodata.exports import EXPORT_SRIDS, FORMATS, LAYERS, ExportError, layer_export
+from geodata.exports.pgcopy import uuid_text
 from geodata.exports.shapefile import short_names
 from geodata.models import Address, Building, Parcel, Plan, Regulation
 
@@ -402,3 +406,10 @@ def test_a_missing_folder_or_a_folder_as_the_file_is_refused(demo_data, tmp_path
         layer_export("parcels", file_format="gpkg", out=tmp_path)
     assert list(tmp_path.iterdir()) == []
 
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.none() | st.uuids(), max_size=40), st.integers(0, 5))
+def test_uuids_of_a_binary_copy_written_as_postgresql_writes_them(values, skip):
+    column = pa.array([v.bytes if v else None for v in values], pa.uuid()).slice(skip)
+    assert uuid_text(column).to_pylist() == [str(v) if v else None for v in values[skip:]]
