@@ -226,15 +226,24 @@ def test_hostile_wkb_is_refused_naming_the_feature(wkb, message):
         encode(batch, "MultiPolygon")
 
 
+GOOD = [shapely.to_wkb(g) for g in (
+    shapely.MultiPolygon([shapely.box(0, 0, 1, 1)]), shapely.box(0, 0, 1, 1),
+    shapely.Point(1, 2), shapely.set_srid(shapely.Point(1, 2), 3006))] + [
+    shapely.to_wkb(shapely.set_srid(shapely.MultiPolygon([shapely.box(0, 0, 1, 1)]), 3006),
+                   include_srid=True)]
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=80), st.sampled_from(["MultiPolygon", "Point"]))
-def test_any_bytes_encode_or_are_refused(data, geometry_type):
-    batch = pa.record_batch({"geom": pa.array([data], pa.binary())})
+@given(st.lists(st.none() | st.binary(max_size=80) | st.sampled_from(GOOD), min_size=1,
+                max_size=6),
+       st.sampled_from(["MultiPolygon", "Point"]))
+def test_any_bytes_encode_or_are_refused(values, geometry_type):
+    batch = pa.record_batch({"geom": pa.array(values, pa.binary())})
     try:
         features = encode(batch, geometry_type)
     except EncodeError:
         return
-    assert len(features) == 1
+    assert len(features) == len(values)
 
 
 def test_dates_before_and_after_the_days_kept():
