@@ -207,7 +207,7 @@ def _header_field(header: bytes, field: int) -> int:
 def _feature_sizes(fd: int, start: int, count: int) -> np.ndarray:
     """Each feature's size in bytes (its size prefix included), walking the size prefixes
     from ``start`` on."""
-    sizes = np.empty(count, dtype=np.uint64)
+    sizes = np.empty(count, dtype=np.int64)
     unpack = struct.Struct("<I").unpack_from
     block, base, at, i = b"", start, 0, 0
     while i < count:
@@ -263,22 +263,21 @@ def _write_indexed(source: int, start: int, sizes: np.ndarray, bounds: np.ndarra
     """Write ``target``: ``header`` (magic bytes and header), the tree over ``bounds``,
     then the features of ``source`` (from byte ``start`` on, of ``sizes`` each, in the
     order of ``bounds``) in the tree's order."""
-    count = len(sizes)
     order = hilbert_order(bounds)
-    starts = np.zeros(count, dtype=np.uint64)
-    np.cumsum(sizes[:-1], out=starts[1:])
-    starts += start
-    starts, sizes = starts[order], sizes[order]  # in the tree's order
-    offsets = np.zeros(count, dtype=np.uint64)
-    np.cumsum(sizes[:-1], out=offsets[1:])
+    lying = np.empty(len(sizes) + 1, dtype=np.int64)  # where each lies in the source
+    lying[0] = start
+    np.cumsum(sizes, out=lying[1:])
+    lying[1:] += start
+    offsets = np.zeros(len(sizes), dtype=np.int64)  # and where it goes, in the tree's order
+    np.cumsum(sizes[order][:-1], out=offsets[1:])
     tree = packed_tree(bounds, offsets, node_size, order)
-    del order, offsets
+    del offsets
     out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         _write_all(out, header)
         _write_all(out, tree.view(np.uint8).data)
         del tree
-        _copy_in_order(source, out, starts, sizes)
+        _copy_in_order(source, out, lying, order)
     finally:
         os.close(out)
 
@@ -296,47 +295,36 @@ _FEATURES_AT_ONCE = 10_000
 _COPIERS = 2
 
 
-def _copy_in_order(source: int, target: int, starts: np.ndarray, sizes: np.ndarray) -> None:
-    """Append the features at ``starts`` (sizes ``sizes``) of ``source`` to ``target`` in
-    that order: the source is mapped in memory as one binary array of its features, and
-    Arrow's ``take`` gathers each batch of them into one buffer, written at once."""
-    if not len(starts):
+def _copy_in_order(source: int, target: int, lying: np.ndarray, order: np.ndarray) -> None:
+    """Append the features of ``source`` (feature i from byte ``lying[i]`` to
+    ``lying[i + 1]``) to ``target`` in ``order``: the source is mapped in memory as one
+    binary array of its features, and Arrow's ``take`` gathers each batch of them into
+    one buffer, written at once."""
+    if not len(order):
         return
     with mmap.mmap(source, 0, access=mmap.ACCESS_READ) as mapped:
-        # The features as they lie in the source: each starts where the one before ends
-        # (in the tree's order they need not).
-        position = np.argsort(starts, kind="stable")
-        offsets = np.empty(len(starts) + 1, dtype=np.int64)
-        offsets[:-1] = starts[position].astype(np.int64)
-        offsets[-1] = offsets[-2] + int(sizes[position[-1]])
-        if (np.diff(offsets) != sizes[position].astype(np.int64)).any():
-            raise FlatGeobufError("the features are not back to back")
-        lying = pa.Array.from_buffers(pa.large_binary(), len(starts),
-                                      [None, pa.py_buffer(offsets), pa.py_buffer(mapped)])
-        rank = np.empty(len(starts), dtype=np.int64)
-        rank[position] = np.arange(len(starts))  # each feature's place in the source
-        del position, offsets
+        features = pa.Array.from_buffers(pa.large_binary(), len(order),
+                                         [None, pa.py_buffer(lying), pa.py_buffer(mapped)])
         # Where each batch goes in the target (from where it stands now)
-        firsts = np.arange(0, len(starts), _FEATURES_AT_ONCE)
-        ordered = sizes.astype(np.int64)
-        at = np.concatenate(([0], np.cumsum(np.add.reduceat(ordered, firsts))))
+        firsts = np.arange(0, len(order), _FEATURES_AT_ONCE)
+        at = np.concatenate(([0], np.cumsum(np.add.reduceat(np.diff(lying)[order], firsts))))
         at += os.lseek(target, 0, os.SEEK_CUR)
-        _gather(lying, rank, firsts, at, target, mapped)
+        _gather(features, order, firsts, at, target, mapped)
         os.lseek(target, int(at[-1]), os.SEEK_SET)
-        del lying
+        del features
 
 
-def _gather(lying: pa.Array, rank: np.ndarray, firsts: np.ndarray, at: np.ndarray,
+def _gather(features: pa.Array, order: np.ndarray, firsts: np.ndarray, at: np.ndarray,
             target: int, mapped: mmap.mmap) -> None:
-    """Write each batch of features (``rank``: where each lies in ``lying``; a batch
-    from each of ``firsts``) at its place ``at`` in ``target``. Two batches at a time,
+    """Write each batch of ``features`` (taken in ``order``, a batch from each of
+    ``firsts``) at its place ``at`` in ``target``. Two batches at a time,
     side by side (Arrow's take and the writes let go of the GIL); the pages mapped for
     them are let go after each pair: they stay in the page cache and leave this
     process's memory."""
 
     def copy(batch: int) -> None:
         first = int(firsts[batch])
-        taken = lying.take(pa.array(rank[first:first + _FEATURES_AT_ONCE]))
+        taken = features.take(pa.array(order[first:first + _FEATURES_AT_ONCE]))
         ends = np.frombuffer(taken.buffers()[1], dtype=np.int64)[[0, -1]]
         _pwrite_all(target, memoryview(taken.buffers()[2])[int(ends[0]):int(ends[1])],
                     int(at[batch]))
@@ -358,28 +346,23 @@ def write_flatgeobuf(batches: pa.RecordBatchReader, *, layer: Any, srid: int,
     """Write the stream as FlatGeobuf with its spatial index. The features are encoded
     by ``fgbwrite`` (GDAL writes those of a layer it does not cover, without an index,
     while their boxes are taken), then the file is written in the tree's order."""
-    schema = pa.schema([f for f in batches.schema if f.name not in BOUNDS_COLUMNS])
-    if not fgbwrite.encodable(schema, layer.geometry_type):
-        return _write_by_gdal(batches, layer=layer, srid=srid, directory=directory)
+    tap = BoundsTap(batches)
+    if not fgbwrite.encodable(tap.schema, layer.geometry_type):
+        return _write_by_gdal(tap, layer=layer, srid=srid, directory=directory)
     target = directory / f"{layer.name}.fgb"
     features = directory / ".features"
     sizes: list[np.ndarray] = []
-    boxes: list[np.ndarray] = []
     with open(features, "wb") as out:
-        for batch in batches:
-            boxed = batch if all(c in batch.schema.names for c in BOUNDS_COLUMNS) \
-                else with_bounds(batch)
-            encoded = fgbwrite.encode(batch.select(schema.names), layer.geometry_type)
+        for batch in tap:
+            encoded = fgbwrite.encode(batch, layer.geometry_type)
             offsets = np.frombuffer(encoded.buffers()[1], dtype=np.int32)[
                 encoded.offset:encoded.offset + len(encoded) + 1]
             out.write(memoryview(encoded.buffers()[2])[offsets[0]:offsets[-1]])
-            sizes.append(np.diff(offsets).astype(np.uint64))
-            boxes.append(np.column_stack([boxed.column(c).to_numpy(zero_copy_only=False)
-                                          for c in BOUNDS_COLUMNS]))
+            sizes.append(np.diff(offsets).astype(np.int64))
             del encoded
-    all_sizes = np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.uint64)
-    all_bounds = np.concatenate(boxes) if boxes else np.empty((0, 4))
-    del sizes, boxes
+    all_sizes = np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.int64)
+    all_bounds = tap.take_bounds()
+    del sizes
     count = len(all_sizes)
     envelope = None
     if count and np.isfinite(all_bounds).any():
@@ -387,7 +370,7 @@ def write_flatgeobuf(batches: pa.RecordBatchReader, *, layer: Any, srid: int,
             envelope = (float(np.nanmin(all_bounds[:, 0])), float(np.nanmin(all_bounds[:, 1])),
                         float(np.nanmax(all_bounds[:, 2])), float(np.nanmax(all_bounds[:, 3])))
     head = fgbwrite.header(name=layer.name, geometry_type=layer.geometry_type,
-                           columns=[f for f in schema if f.name != "geom"], srid=srid,
+                           columns=[f for f in tap.schema if f.name != "geom"], srid=srid,
                            count=count, envelope=envelope,
                            node_size=NODE_SIZE if count else 0)
     if not count:
@@ -402,15 +385,13 @@ def write_flatgeobuf(batches: pa.RecordBatchReader, *, layer: Any, srid: int,
     return target
 
 
-def _write_by_gdal(batches: pa.RecordBatchReader, *, layer: Any, srid: int,
-                   directory: Path) -> Path:
+def _write_by_gdal(tap: BoundsTap, *, layer: Any, srid: int, directory: Path) -> Path:
     """GDAL writes the features (``SPATIAL_INDEX=NO``) while their boxes are taken, then
     ``add_index`` adds the tree."""
     from geodata.exports.ogr import ogr_write
 
     unindexed = directory / ".unindexed"
     unindexed.mkdir()
-    tap = BoundsTap(batches)
     made = ogr_write(tap.reader(), layer=layer, srid=srid, directory=unindexed, driver="FlatGeobuf",
                      suffix=".fgb", layer_options={"SPATIAL_INDEX": "NO"})
     target = directory / made.name

@@ -338,22 +338,14 @@ def _binary(lengths: np.ndarray, data: np.ndarray | bytes) -> pa.Array:
                                  [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
-def _multi_sections(g: Geometries, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The geometry sections of these rows (multipolygons, any number of parts and rings,
-    or no geometry): each the size prefix (left 0) and the flatbuffer up to its
+def _multi_sections(g: Geometries) -> tuple[np.ndarray, np.ndarray]:
+    """The geometry sections of decoded rows (multipolygons, any number of parts and
+    rings, or no geometry): each the size prefix (left 0) and the flatbuffer up to its
     properties vector, with the coordinates; their bytes back to back and each one's
     length."""
-    part_of = np.repeat(np.arange(len(g.present)), g.part_counts)
-    take_part = np.isin(part_of, rows) if len(rows) < len(g.present) else \
-        np.ones(len(part_of), dtype=bool)
-    ring_of = np.repeat(np.arange(len(g.ring_counts)), g.ring_counts)
-    take_ring = take_part[ring_of]
-    present = g.present[rows]
-    parts = g.part_counts[rows]
-    ring_counts = g.ring_counts[take_part]
-    point_counts = g.point_counts[take_ring]
-    ring_at = g.ring_at[take_ring]
-    n = len(rows)
+    present, parts = g.present, g.part_counts
+    ring_counts, point_counts, ring_at = g.ring_counts, g.point_counts, g.ring_at
+    n = len(present)
     # Per part: the ends vector (its length, a word a ring), padded so that the xy
     # vector's length is 4 bytes before an 8-byte boundary, then the xy vector.
     part_points = _sums(point_counts, ring_counts)
@@ -612,7 +604,7 @@ def encode(batch: pa.RecordBatch, geometry_type: str) -> pa.Array:
     if others.size:
         g = decode(wkb.take(pa.array(others)), geometry_type, others)
         sections, lengths = (_point_sections(g) if point
-                             else _multi_sections(g, np.arange(len(others))))
+                             else _multi_sections(g))
         sections = np.array(sections, dtype=np.uint8, copy=True)
         # Each begins with its size prefix: the flatbuffer goes on past the section by
         # the properties' length and its values
