@@ -18,7 +18,7 @@ from geodata.exports.errors import ExportError, UnsupportedExportCRS
 from geodata.exports.filters import export_filter
 from geodata.exports.formats import Format, format_get
 from geodata.exports.layers import layer_get
-from geodata.exports.reader import CHUNK_ROWS, layer_batches, layer_count, snapshot
+from geodata.exports.reader import CHUNK_ROWS, copy_source, layer_batches, layer_count, snapshot
 
 # The CRSs GIS staff work in: SWEREF 99 TM, its twelve local zones, RT 90 and WGS 84.
 EXPORT_SRIDS = frozenset({STORAGE_SRID, *range(3007, 3019), 3021, 4326})
@@ -107,8 +107,20 @@ def layer_export(layer: str, *, file_format: str, out: str | Path,
                 written += batch.num_rows
                 report(written, total)
 
-        stream = pa.RecordBatchReader.from_batches(spec.schema(fmt.bounds), counted())
-        made = fmt.write(stream, layer=spec, srid=srid, directory=Path(tmp))
+        def copied(done: int) -> None:
+            nonlocal written
+            written = done
+            report(written, total)
+
+        made = None
+        source = (copy_source(spec, where, srid=srid, snapshot_id=snapshot_id)
+                  if fmt.write_copy is not None else None)
+        if source is not None and fmt.write_copy is not None:
+            made = fmt.write_copy(source, layer=spec, srid=srid, directory=Path(tmp),
+                                  expected=total or 0, progress=copied)
+        if made is None:
+            stream = pa.RecordBatchReader.from_batches(spec.schema(fmt.bounds), counted())
+            made = fmt.write(stream, layer=spec, srid=srid, directory=Path(tmp))
         sidecars = []
         for extra in sorted(Path(tmp).iterdir()):
             if extra.is_file() and extra != made and extra.stem == made.stem:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ import pyarrow as pa
 
 from geodata.exports import fgbwrite
 from geodata.exports.layers import BOUNDS_COLUMNS
+from geodata.exports.pgcopy import CopySource
 from geodata.exports.reader import with_bounds
 
 NODE_SIZE = 16  # children a node (the specification's and GDAL's default)
@@ -361,28 +362,62 @@ def write_flatgeobuf(batches: pa.RecordBatchReader, *, layer: Any, srid: int,
             sizes.append(np.diff(offsets).astype(np.int64))
             del encoded
     all_sizes = np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.int64)
-    all_bounds = tap.take_bounds()
     del sizes
-    count = len(all_sizes)
+    _write_whole(features, all_sizes, tap.take_bounds(), layer=layer,
+                 columns=[f for f in tap.schema if f.name != "geom"], srid=srid, target=target)
+    return target
+
+
+def write_flatgeobuf_copy(source: CopySource, *, layer: Any, srid: int, directory: Path,
+                          expected: int, progress: Callable[[int], None] | None = None
+                          ) -> Path | None:
+    """Write the layer's COPY as FlatGeobuf with its spatial index, the features encoded
+    from the COPY's rows by compiled code (``fgbcopy``); None where that cannot be done
+    (numba or libpq missing, a column or geometry type it does not encode), for the
+    caller to take the batches' path."""
+    from geodata.exports import fgbcopy
+
+    columns = [pa.field(name, kind) for name, _, kind in source.columns]
+    if (not fgbcopy.available() or layer.geometry_type not in fgbwrite.GEOMETRY_TYPES
+            or not fgbwrite.encodable(pa.schema([*columns, pa.field("geom", pa.binary())]),
+                                      layer.geometry_type)):
+        return None
+    target = directory / f"{layer.name}.fgb"
+    features = directory / ".features"
+    encoded = fgbcopy.encode_copy(
+        conninfo=source.conninfo, snapshot_id=source.snapshot_id,
+        columns=[(name, sql, fgbcopy.KIND_OF_ARROW[kind]) for name, sql, kind in source.columns],
+        geometry=source.geometry, source=source.source,
+        point=layer.geometry_type == "Point", out_path=features, expected=expected,
+        progress=progress)
+    _write_whole(features, encoded.sizes, encoded.boxes, layer=layer, columns=columns,
+                 srid=srid, target=target)
+    return target
+
+
+def _write_whole(features: Path, sizes: np.ndarray, bounds: np.ndarray, *, layer: Any,
+                 columns: list[pa.Field], srid: int, target: Path) -> None:
+    """Write ``target`` from the encoded features in ``features`` (of ``sizes`` each,
+    with boxes ``bounds``): the header, the tree, the features in its order; then remove
+    ``features``."""
+    count = len(sizes)
     envelope = None
-    if count and np.isfinite(all_bounds).any():
+    if count and np.isfinite(bounds).any():
         with np.errstate(invalid="ignore"):
-            envelope = (float(np.nanmin(all_bounds[:, 0])), float(np.nanmin(all_bounds[:, 1])),
-                        float(np.nanmax(all_bounds[:, 2])), float(np.nanmax(all_bounds[:, 3])))
+            envelope = (float(np.nanmin(bounds[:, 0])), float(np.nanmin(bounds[:, 1])),
+                        float(np.nanmax(bounds[:, 2])), float(np.nanmax(bounds[:, 3])))
     head = fgbwrite.header(name=layer.name, geometry_type=layer.geometry_type,
-                           columns=[f for f in tap.schema if f.name != "geom"], srid=srid,
-                           count=count, envelope=envelope,
+                           columns=columns, srid=srid, count=count, envelope=envelope,
                            node_size=NODE_SIZE if count else 0)
     if not count:
         target.write_bytes(head)
     else:
         fd = os.open(features, os.O_RDONLY)
         try:
-            _write_indexed(fd, 0, all_sizes, all_bounds, head, target)
+            _write_indexed(fd, 0, sizes, bounds, head, target)
         finally:
             os.close(fd)
     features.unlink()
-    return target
 
 
 def _write_by_gdal(tap: BoundsTap, *, layer: Any, srid: int, directory: Path) -> Path:

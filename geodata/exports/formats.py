@@ -7,12 +7,14 @@ through pyogrio's Arrow path (``ogr.py``); FlatGeobuf by our own encoder and ind
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.utils.translation import gettext as _
 
 from geodata.exports.errors import UnknownFormat
-from geodata.exports.fgbindex import write_flatgeobuf
+from geodata.exports.fgbindex import write_flatgeobuf, write_flatgeobuf_copy
 from geodata.exports.ogr import Writer, ogr_writer
 from geodata.exports.parquet import write_geoparquet
 from geodata.exports.shapefile import write_shapefile_zip
@@ -31,6 +33,10 @@ class Format:
     aliases: tuple[str, ...] = field(default=())
     # Whether the writer is given each geometry's box after it (BOUNDS_COLUMNS).
     bounds: bool = False
+    # A writer that runs the layer's binary COPY itself (a pgcopy.CopySource), where the
+    # export reads PostgreSQL in a snapshot; it returns None where it cannot, and the
+    # stream goes to ``write``.
+    write_copy: Callable[..., Path | None] | None = None
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in (
@@ -45,10 +51,11 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("geojson", "GeoJSON (RFC 7946)", ".geojson",
            ogr_writer("GeoJSON", ".geojson", RFC7946="YES", COORDINATE_PRECISION="9"),
            fixed_srid=4326, aliases=("json",)),
-    # Encoded by fgbwrite, with its spatial index (a packed Hilbert R-tree) built by
-    # fgbindex over the boxes the reader gives: faster than GDAL's own (see fgbindex.py).
+    # Encoded from PostgreSQL's COPY by fgbcopy (compiled), or from the stream by
+    # fgbwrite, with its spatial index (a packed Hilbert R-tree) built by fgbindex over
+    # the features' boxes: faster than GDAL's own (see fgbindex.py).
     Format("fgb", "FlatGeobuf", ".fgb", write_flatgeobuf, aliases=("flatgeobuf",),
-           bounds=True),
+           bounds=True, write_copy=write_flatgeobuf_copy),
     Format("parquet", "GeoParquet", ".parquet", write_geoparquet, aliases=("geoparquet",)),
     Format("shp", "ESRI Shapefile (zip)", ".zip", write_shapefile_zip,
            aliases=("shapefile",)),

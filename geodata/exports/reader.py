@@ -73,6 +73,21 @@ def layer_batches(layer: Layer, export_filter: ExportFilter, *, srid: int,
         yield with_bounds(batch) if bounds else batch
 
 
+def copy_source(layer: Layer, export_filter: ExportFilter, *, srid: int,
+                snapshot_id: str | None,
+                connection: BaseDatabaseWrapper = default_connection
+                ) -> pgcopy.CopySource | None:
+    """The layer's rows the filter takes, in ``srid``, as a binary COPY a writer runs
+    itself in the snapshot ``snapshot_id``; None where they cannot be read so (not
+    PostgreSQL, no snapshot, or a layer its app builds)."""
+    vendor = connection.vendor
+    if snapshot_id is None or vendor != "postgresql" or layer.rows is not None:
+        return None
+    where, params = _where(layer, export_filter, vendor)
+    return pgcopy.copy_source(layer, where, params, srid=srid, connection=connection,
+                              snapshot_id=snapshot_id)
+
+
 def with_bounds(batch: pa.RecordBatch) -> pa.RecordBatch:
     """The batch with each geometry's box after it (BOUNDS_COLUMNS; NaN for none)."""
     boxes = shapely.bounds(shapely.from_wkb(
