@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 DEB_PACKAGES=(
   gdal-bin libgdal-dev libgeos-dev libproj-dev libsqlite3-mod-spatialite sqlite3
   cgi-mapserver mapserver-bin mapcache-cgi python3-venv python3-dev build-essential
-  nodejs npm chromium gettext fonts-dejavu-core
+  nodejs npm chromium gettext fonts-dejavu-core libpq5
 )
 # Redis for background work (and the worker test, which starts its own if none runs).
 command -v redis-server >/dev/null || DEB_PACKAGES+=(redis-server)
@@ -59,6 +59,12 @@ if [ ! -f "$lock" ]; then
   rm -f node_modules/.installed-*
   touch "$lock"
 fi
+
+# FlatGeobuf's export kernel, compiled ahead of time (a C extension beside its source,
+# rebuilt when the source changes; geodata/exports/fgbkernel.py), and the project's own
+# bytecode (commands start sooner where PYTHONDONTWRITEBYTECODE is set).
+.venv/bin/python manage.py geodata_compile
+.venv/bin/python -m compileall -q config geodata permits emap fixtures >/dev/null
 
 # Translations (Swedish first).
 if [ -d locale ]; then

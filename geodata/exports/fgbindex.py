@@ -387,7 +387,7 @@ def write_flatgeobuf_copy(source: CopySource, *, layer: Any, srid: int, director
     encoded = fgbcopy.encode_copy(
         conninfo=source.conninfo, snapshot_id=source.snapshot_id,
         columns=[(name, sql, fgbcopy.KIND_OF_ARROW[kind]) for name, sql, kind in source.columns],
-        geometry=source.geometry, source=source.source,
+        geometry=source.geometry, table=source.table, where=source.where,
         point=layer.geometry_type == "Point", out_path=features, expected=expected,
         progress=progress)
     _write_whole(features, encoded.sizes, encoded.boxes, layer=layer, columns=columns,

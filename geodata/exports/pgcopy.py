@@ -70,33 +70,36 @@ def conninfo(connection: BaseDatabaseWrapper) -> str:
 class CopySource:
     """What a writer needs to run a layer's binary COPY itself: the connection string,
     the snapshot to read in, the columns (name, SQL on ``t``, Arrow type), the geometry's
-    SQL (its WKB in the export's CRS), and the table with the filter (``FROM ...``, its
-    values written in)."""
+    SQL (its WKB in the export's CRS), the table (aliased ``t``) and the filter's
+    condition on it (its values written in; empty for none)."""
 
     conninfo: str
     snapshot_id: str
     columns: tuple[tuple[str, str, pa.DataType], ...]
     geometry: str
-    source: str
+    table: str
+    where: str
 
 
 def copy_source(layer: Layer, where: str, params: list[Any], *, srid: int,
                 connection: BaseDatabaseWrapper, snapshot_id: str) -> CopySource:
-    """The layer's rows (``where`` on the table aliased ``t``) as a COPY to run in
-    ``snapshot_id``."""
+    """The layer's rows (``where``: `` WHERE ...`` on the table aliased ``t``, or empty)
+    as a COPY to run in ``snapshot_id``."""
     if not _SNAPSHOT_ID.match(snapshot_id):
         raise ValueError(f"cannot read by COPY in snapshot {snapshot_id!r}")
     geom = f"t.{layer.geometry_column}"
     if srid != STORAGE_SRID:
         geom = f"ST_Transform({geom}, {int(srid)})"
-    with ClientCursor(connection.connection) as client:
-        source = client.mogrify(f"{layer.table} t{where}", params)
+    condition = where.removeprefix(" WHERE ")
+    if condition:
+        with ClientCursor(connection.connection) as client:
+            condition = client.mogrify(condition, params)
     return CopySource(
         conninfo=make_conninfo(conninfo(connection), client_encoding="UTF8"),
         snapshot_id=snapshot_id,
         columns=tuple((c.name, c.sql.get("postgresql-copy", c.sql["postgresql"]), c.arrow_type)
                       for c in layer.columns),
-        geometry=f"ST_AsBinary({geom})", source=source)
+        geometry=f"ST_AsBinary({geom})", table=layer.table, where=condition)
 
 
 def copy_batches(layer: Layer, where: str, params: list[Any], *, srid: int,

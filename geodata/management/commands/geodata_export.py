@@ -7,13 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from geodata.errors import GeodataError
 from geodata.exports import FORMATS, layer_export, parse_bbox, parse_polygon
-from geodata.exports.layers import layer_get
 from geodata.exports.reader import CHUNK_ROWS
-from geodata.exports.runs import PERSONAL
+from geodata.exports.runs import export_run_create, export_run_finish
 from geodata.management.commands.geodata_sync import Command as SyncCommand
 from geodata.models import ExportRun
 
@@ -64,6 +62,7 @@ class Command(BaseCommand):
             user = get_user_model().objects.filter(username=options["user"]).first()
             if user is None:
                 raise CommandError(f"no user {options['user']!r}")
+        run = None
         try:
             bbox = parse_bbox(options["bbox"]) if options["bbox"] else None
             polygon = None
@@ -73,27 +72,41 @@ class Command(BaseCommand):
                 if len(text) < 1024 and source.is_file():
                     text = source.read_text(encoding="utf-8")
                 polygon = parse_polygon(text)
+            layer_filters = {k: options[k] for k in CASE_FILTERS if options[k]}
+            # Every export is in the record of exports (who, what, which filter), recorded
+            # before it is made: one that fails is there too, with its error.
+            run = export_run_create(
+                user=user, layer=options["layer"], file_format=options["file_format"],
+                crs=options["crs"], via="command", filters={
+                    "kommunkod": options["municipality"], "bbox": bbox,
+                    "bbox_crs": options["bbox_crs"], **layer_filters})
+            # The filter as given on the command line (and the municipality's code)
+            run.filters = {k: options[k] for k in ("municipality", "bbox", "polygon",
+                                                   "bbox_crs", *CASE_FILTERS)
+                           if options[k]} | {"out": options["out"]} | (
+                {"kommunkod": run.filters["kommunkod"]} if run.filters.get("kommunkod")
+                else {})
+            run.status = ExportRun.Status.RUNNING
+            run.save(update_fields=["status", "filters"])
             result = layer_export(
                 options["layer"], file_format=options["file_format"], out=options["out"],
                 crs=options["crs"], municipality=options["municipality"], bbox=bbox,
                 polygon=polygon, bbox_crs=options["bbox_crs"],
                 chunk_rows=max(1, options["chunk_rows"]),
                 progress=SyncCommand._progress(options["layer"]), user=user,
-                layer_filters={k: options[k] for k in CASE_FILTERS if options[k]})
+                layer_filters=layer_filters)
         except GeodataError as exc:
             sys.stderr.write("\n")
+            if run is not None:
+                export_run_finish(run, ExportRun.Status.FAILED, error=str(exc))
             raise CommandError(f"{exc} ({exc.code})") from exc
-        # Every export is in the record of exports: who, what, which filter.
-        ExportRun.objects.create(
-            requested_by=user, via="command", layer=result.layer,
-            file_format=result.file_format, srid=result.srid,
-            filters={k: options[k] for k in ("municipality", "bbox", "polygon", "bbox_crs",
-                                             *CASE_FILTERS)
-                     if options[k]} | {"out": str(result.path)},
-            status=ExportRun.Status.DONE, written=result.features, total=result.features,
-            personal_data=any(c.name in PERSONAL for c in layer_get(
-                result.layer, user=user, filters={"kommunkod": result.kommunkod}).columns),
-            finished_at=timezone.now())
+        except BaseException as exc:
+            if run is not None:
+                export_run_finish(run, ExportRun.Status.FAILED,
+                                  error=f"{run.layer}: internal error {type(exc).__name__}")
+            raise
+        export_run_finish(run, ExportRun.Status.DONE, written=result.features,
+                          total=result.features)
         sys.stderr.write("\n")
         rate = result.features / max(result.seconds, 1e-6)
         self.stdout.write(
