@@ -285,8 +285,9 @@ def typed_select(columns: list[tuple[str, str, int]], types_of: Callable[[str], 
 
 
 # Rows from which an export's COPY is split between connections (the server makes each
-# part in a process of its own), and into how many. Measured at 993,512 parcels on two
-# cores: ... (one connection).
+# part in a process of its own, and one thread here takes the rows of both as they
+# come), and into how many. Measured at 993,512 parcels on two cores, reading and
+# encoding to the file: 3.1-3.3 s with two connections, 3.5-3.8 s with one.
 SPLIT_FROM = 100_000
 CONNECTIONS = 2
 

@@ -313,3 +313,37 @@ def test_the_kernel_built_ahead_writes_what_numba_compiles_now(pg, tmp_path, mon
     assert (tmp_path / "ahead").read_bytes() == (tmp_path / "jit").read_bytes()
     np.testing.assert_array_equal(ahead.sizes, jit.sizes)
     np.testing.assert_array_equal(ahead.boxes, jit.boxes)
+
+
+@pytest.mark.parametrize("rows", [0, 1, 700])
+def test_the_whole_file_with_its_index_from_the_copy(pg, tmp_path, rows):
+    # What an export writes (header, packed Hilbert R-tree, features in its order),
+    # empty, of one feature and of several hundred; GDAL reads it and queries its index
+    from types import SimpleNamespace
+
+    from geodata.exports.fgbindex import write_flatgeobuf_copy
+    from geodata.exports.pgcopy import CopySource
+
+    squares = [shapely.MultiPolygon([shapely.box(600_000 + 10 * i, 6_900_000,
+                                                 600_005 + 10 * i, 6_900_005)])
+               for i in range(rows)]
+    put(pg, [{"wkb": shapely.to_wkb(g), "n": i, "namn": "Älvsbacka"}
+             for i, g in enumerate(squares)])
+    info, _ = pg
+    with psycopg.connect(info) as holder:
+        holder.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        snapshot = holder.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        source = CopySource(conninfo=info, snapshot_id=snapshot,
+                            columns=(("n", "t.n", pa.int32()), ("namn", "t.namn", pa.string())),
+                            geometry="t.wkb", table=TABLE, where="")
+        done = []
+        path = write_flatgeobuf_copy(
+            source, layer=SimpleNamespace(name="rutor", geometry_type="MultiPolygon"),
+            srid=3006, directory=tmp_path, expected=rows, progress=done.append)
+    assert path == tmp_path / "rutor.fgb" and not (tmp_path / ".features").exists()
+    assert (done[-1] if done else 0) == rows
+    info = pyogrio.read_info(path, force_feature_count=True)
+    assert info["features"] == rows and info["crs"] == "EPSG:3006"
+    frame = pyogrio.read_dataframe(path, bbox=(600_100, 6_899_000, 600_125, 6_901_000))
+    assert sorted(frame["n"]) == [i for i in (10, 11, 12) if i < rows]
+    assert set(frame["namn"]) <= {"Älvsbacka"}
