@@ -7,7 +7,9 @@ each row of the COPY as libpq receives it (``PQgetCopyData``: one row a call, in
 libpq's buffer) and writes its feature at once: the WKB's coordinates into the
 flatbuffer, each value as FlatGeobuf holds it (a big-endian number turned round, a UUID
 or a date written as text), the feature's size and box kept for the index. No Python
-runs per row; Python only writes each filled buffer to the file.
+runs per row; Python only writes each filled buffer to the file. A large export's COPY
+is split between connections by ranges of the table's pages, and the loop takes the
+rows of each as they come.
 
 The features have the layouts ``fgbwrite`` gives them (a point, a multipolygon of any
 parts and rings, or no geometry, from the same templates); the properties are written
@@ -29,7 +31,6 @@ import functools
 import hashlib
 import importlib
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,9 +40,9 @@ import numpy as np
 import pyarrow as pa
 
 from geodata.exports.fgbwrite import _MULTI_HEAD, _NONE_HEAD, _SIMPLE_POINT, EncodeError
+from geodata.exports.pgcopy import _SNAPSHOT_ID
 
 logger = logging.getLogger(__name__)
-_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$")
 
 # What a column of the COPY holds, as the kernel reads it.
 TEXT, UUID, INT2, INT4, INT8, FLOAT8, DATE, WKB = range(8)
@@ -106,7 +107,8 @@ def _libpq() -> ctypes.CDLL | None:
             ("PQclear", None, [voidp]), ("PQgetResult", voidp, [voidp]),
             ("PQnfields", integer, [voidp]), ("PQftype", ctypes.c_uint, [voidp, integer]),
             ("PQgetvalue", charp, [voidp, integer, integer]), ("PQsocket", integer, [voidp]),
-            ("PQserverVersion", integer, [voidp]), ("PQfinish", None, [voidp])):
+            ("PQserverVersion", integer, [voidp]), ("PQfreemem", None, [voidp]),
+            ("PQfinish", None, [voidp])):
         function = getattr(lib, fn)
         function.restype, function.argtypes = restype, argtypes
     return lib
@@ -358,34 +360,38 @@ def _pump(connections: list[_Connection], kinds: np.ndarray, point: bool, out_pa
     boxes = np.empty((len(sizes), 4), dtype=np.float64)
     written = 0
     with open(out_path, "wb") as file:
-        while True:
-            status = compiled(conns, polls, flags, cell, state, kinds, point, out, sizes,
-                              boxes, _MULTI, _POINT, _NONE, _SIGNATURE, _HEX)
-            if state[_FILL]:
-                file.write(out[:state[_FILL]].data)
-                state[_FILL] = 0
-            if progress is not None and state[_DONE] > written:
-                written = int(state[_DONE])
-                progress(written)
-            if status == _END:
-                break
-            if status == _IDLE:
-                continue
-            if status == _OUT_FULL:
-                if state[_DONE] >= len(sizes):  # more rows than counted
-                    sizes = np.resize(sizes, 2 * len(sizes))
-                    boxes = np.resize(boxes, (len(sizes), 4))
-                if 4 * state[_PENDING_LEN] + 256 > len(out):  # one row larger than it
-                    out = np.empty(4 * int(state[_PENDING_LEN]) + 256, dtype=np.uint8)
-                continue
-            if status == _LOST:
-                lost = connections[int(state[_CONN])]
-                raise CopyFailed(lost.message() or "the connection was lost")
-            if status == _BAD_ROW:
-                raise CopyFailed(_WHATS[int(state[_WHAT])])
-            where = (f", column {columns[int(state[_COLUMN])][0]}"
-                     if state[_COLUMN] >= 0 else "")
-            raise EncodeError(f"feature {int(state[_DONE]) + 1} of the export{where}: "
-                              f"{_WHATS[int(state[_WHAT])]}")
+        try:
+            while True:
+                status = compiled(conns, polls, flags, cell, state, kinds, point, out, sizes,
+                                  boxes, _MULTI, _POINT, _NONE, _SIGNATURE, _HEX)
+                if state[_FILL]:
+                    file.write(out[:state[_FILL]].data)
+                    state[_FILL] = 0
+                if progress is not None and state[_DONE] > written:
+                    written = int(state[_DONE])
+                    progress(written)
+                if status == _END:
+                    break
+                if status == _IDLE:
+                    continue
+                if status == _OUT_FULL:
+                    if state[_DONE] >= len(sizes):  # more rows than counted
+                        sizes = np.resize(sizes, 2 * len(sizes))
+                        boxes = np.resize(boxes, (len(sizes), 4))
+                    if 4 * state[_PENDING_LEN] + 256 > len(out):  # one row larger than it
+                        out = np.empty(4 * int(state[_PENDING_LEN]) + 256, dtype=np.uint8)
+                    continue
+                if status == _LOST:
+                    lost = connections[int(state[_CONN])]
+                    raise CopyFailed(lost.message() or "the connection was lost")
+                if status == _BAD_ROW:
+                    raise CopyFailed(_WHATS[int(state[_WHAT])])
+                where = (f", column {columns[int(state[_COLUMN])][0]}"
+                         if state[_COLUMN] >= 0 else "")
+                raise EncodeError(f"feature {int(state[_DONE]) + 1} of the export{where}: "
+                                  f"{_WHATS[int(state[_WHAT])]}")
+        finally:
+            if state[_PENDING]:  # a row received and not written (an error after it)
+                connections[0].lib.PQfreemem(int(state[_PENDING]))
     done = int(state[_DONE])
     return Encoded(sizes[:done], boxes[:done])
