@@ -23,6 +23,20 @@ settings.register_profile("lovkarta", deadline=None,
 settings.load_profile("lovkarta")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Passwords hashed with MD5 in the tests, as Django's testing docs advise: PBKDF2's
+    million iterations cost 0.5 s a hash on these machines, every log-in of a test pays
+    it, and the demo's eight users are made again after each transactional test (4 s a
+    reload). The production hasher is the stack's own in ``make prod-check``."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=[
+            "django.contrib.auth.hashers.MD5PasswordHasher",
+            "django.contrib.auth.hashers.PBKDF2PasswordHasher"]):
+        yield
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
