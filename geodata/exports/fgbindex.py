@@ -378,9 +378,8 @@ def write_flatgeobuf_copy(source: CopySource, *, layer: Any, srid: int, director
     from geodata.exports import fgbcopy
 
     columns = [pa.field(name, kind) for name, _, kind in source.columns]
-    if (not fgbcopy.available() or layer.geometry_type not in fgbwrite.GEOMETRY_TYPES
-            or not fgbwrite.encodable(pa.schema([*columns, pa.field("geom", pa.binary())]),
-                                      layer.geometry_type)):
+    if not fgbcopy.available() or not fgbwrite.encodable(
+            pa.schema([*columns, pa.field("geom", pa.binary())]), layer.geometry_type):
         return None
     target = directory / f"{layer.name}.fgb"
     features = directory / ".features"

@@ -52,8 +52,6 @@ def pg(django_db_setup, django_db_blocker):
     the table of rows."""
     if connection.vendor != "postgresql":
         pytest.skip("the binary COPY is PostgreSQL's")
-    if not fgbcopy.available():
-        pytest.skip("numba or libpq is not installed")
     with django_db_blocker.unblock():
         info = conninfo(connection)
     with psycopg.connect(info, autocommit=True) as conn:
@@ -295,8 +293,6 @@ def test_make_builds_the_kernel_ahead_of_time():
 
 
 def test_the_kernel_built_ahead_writes_what_numba_compiles_now(pg, tmp_path, monkeypatch):
-    if not fgbcopy.built():
-        pytest.skip("not built: make deps (manage.py geodata_compile) builds it")
     rng = np.random.default_rng(3)
     geoms = [None, shapely.MultiPolygon(), shapely.box(0, 0, 1, 1)] + [
         shapely.MultiPolygon([polygon(rng, 600_000 + 30 * i + 25 * j, 6_900_000, j % 3)
